@@ -1,0 +1,649 @@
+package io.github.batchnorm4j;
+
+import java.io.IOException;
+import java.nio.FloatBuffer;
+import java.nio.file.Path;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * One batch-normalization layer with running statistics: create one per network layer.
+ *
+ * <p>Training ({@link #forwardTraining}) normalizes each channel of a mini-batch with the batch's
+ * own mean mu_B and biased variance var_B over its m = N*H*W values:
+ * {@code y = gamma * (x - mu_B) / sqrt(var_B + eps) + beta}, and folds mu_B and var_B (unbiased
+ * by default) into the running statistics with weight w ({@link BatchNormConfig#newBatchWeight}):
+ * {@code running = (1 - w) * running + w * batch}. Inference ({@link #forwardInference})
+ * normalizes with the running statistics, so any batch size works, a single example included.
+ * {@link #backward} differentiates the latest forward.
+ *
+ * <p>Host data come as float arrays (with an offset) or float buffers, in the layout the
+ * {@link Shape} names. Outputs may be the same memory as inputs (same array and offset) for
+ * in-place use; partial overlap is not allowed. On an exception the layer's state (gamma, beta,
+ * running statistics, count, saved statistics) is as it was before the call; output contents are
+ * then unspecified.
+ *
+ * <p>A layer is not thread-safe: use from two threads at once is detected and refused. Different
+ * layers may be used from different threads freely.
+ */
+public final class BatchNorm implements AutoCloseable {
+    private final BatchNormConfig config;
+    private final LayerState state;
+    private final BatchNormBackend backend;
+    private final AtomicBoolean inUse = new AtomicBoolean();
+    private volatile boolean closed;
+
+    // Staging for direct or read-only buffers, grown to the largest call and reused.
+    private float[] stageA = new float[0];
+    private float[] stageB = new float[0];
+    private float[] stageC = new float[0];
+
+    private BatchNorm(BatchNormConfig config, BatchNormBackend backend) {
+        this.config = config;
+        this.state = new LayerState(config);
+        this.backend = backend;
+    }
+
+    /** A builder for a layer with {@code channels} channels and PyTorch's defaults otherwise. */
+    public static Builder builder(int channels) {
+        return new Builder(channels);
+    }
+
+    /**
+     * A new layer with the settings and the state recorded in {@code file} (written by
+     * {@link #save}). For a plain PyTorch state_dict, build the layer and call {@link #loadState}.
+     */
+    public static BatchNorm load(Path file) throws IOException {
+        StateFile stored = StateFile.read(file);
+        long channels = stored.countScalar(StateFile.CHANNELS);
+        if (channels == 0 || channels > Integer.MAX_VALUE) {
+            throw new StateFileException(file, "member '" + StateFile.CHANNELS + "' holds " + channels
+                    + "; it must be a positive channel count");
+        }
+        Builder builder = builder((int) channels)
+                .runningVariance(stored.booleanScalar(StateFile.UNBIASED) ? VarianceEstimator.UNBIASED
+                        : VarianceEstimator.BIASED)
+                .biasCorrection(stored.booleanScalar(StateFile.BIAS_CORRECTION))
+                .affine(stored.booleanScalar(StateFile.AFFINE))
+                .trackRunningStats(stored.booleanScalar(StateFile.TRACK));
+        double eps = stored.doubleScalar(StateFile.EPS);
+        double momentum = stored.doubleScalar(StateFile.MOMENTUM);
+        boolean cumulative = stored.booleanScalar(StateFile.CUMULATIVE);
+        BatchNorm layer;
+        try {
+            builder.eps(eps);
+            if (cumulative) {
+                builder.cumulativeAverage();
+            } else {
+                builder.momentum(momentum);
+            }
+            layer = builder.build();
+        } catch (IllegalArgumentException e) {
+            throw new StateFileException(file, "recorded settings are invalid: " + e.getMessage());
+        }
+        layer.applyState(stored);
+        return layer;
+    }
+
+    public BatchNormConfig config() {
+        return config;
+    }
+
+    /** The backend that runs this layer's arithmetic, such as {@code cpu}. */
+    public String backendName() {
+        return backend.name();
+    }
+
+    // ---- forward ----
+
+    /** Training forward on arrays holding exactly {@code shape.elementCount()} floats. See the class comment. */
+    public void forwardTraining(Shape shape, float[] x, float[] y) {
+        forwardTraining(shape, exact("x", x, shape), 0, exact("y", y, shape), 0);
+    }
+
+    /** Training forward reading x from {@code xOffset} and writing y from {@code yOffset}. */
+    public void forwardTraining(Shape shape, float[] x, int xOffset, float[] y, int yOffset) {
+        enter(shape, true);
+        try {
+            int count = hostCount(shape);
+            checkRange("x", x, xOffset, count, shape);
+            checkRange("y", y, yOffset, count, shape);
+            checkNoPartialOverlap(x, xOffset, y, yOffset, count);
+            backend.forwardTraining(state, shape, x, xOffset, y, yOffset);
+        } finally {
+            exit();
+        }
+    }
+
+    /** Training forward from x's position to y's position; buffer positions are left unchanged. */
+    public void forwardTraining(Shape shape, FloatBuffer x, FloatBuffer y) {
+        enter(shape, true);
+        try {
+            int count = hostCount(shape);
+            checkBuffer("x", x, count, shape, false);
+            checkBuffer("y", y, count, shape, true);
+            float[] xs = input(x, count, 0);
+            float[] ys = outputArray(y, count, 1);
+            backend.forwardTraining(state, shape, xs, offset(x, xs), ys, offset(y, ys));
+            finishOutput(y, ys, count);
+        } finally {
+            exit();
+        }
+    }
+
+    /** Inference forward with the running statistics, on arrays of exactly the shape's size. */
+    public void forwardInference(Shape shape, float[] x, float[] y) {
+        forwardInference(shape, exact("x", x, shape), 0, exact("y", y, shape), 0);
+    }
+
+    /**
+     * Inference forward: {@code y = gamma * (x - running_mean) / sqrt(running_var + eps) + beta},
+     * for any N, 1 included. A layer that does not track running statistics uses the batch's own
+     * (as PyTorch does), which needs more than one value per channel.
+     */
+    public void forwardInference(Shape shape, float[] x, int xOffset, float[] y, int yOffset) {
+        enter(shape, !config.trackRunningStats());
+        try {
+            int count = hostCount(shape);
+            checkRange("x", x, xOffset, count, shape);
+            checkRange("y", y, yOffset, count, shape);
+            checkNoPartialOverlap(x, xOffset, y, yOffset, count);
+            backend.forwardInference(state, shape, x, xOffset, y, yOffset);
+        } finally {
+            exit();
+        }
+    }
+
+    /** Inference forward from x's position to y's position; buffer positions are left unchanged. */
+    public void forwardInference(Shape shape, FloatBuffer x, FloatBuffer y) {
+        enter(shape, !config.trackRunningStats());
+        try {
+            int count = hostCount(shape);
+            checkBuffer("x", x, count, shape, false);
+            checkBuffer("y", y, count, shape, true);
+            float[] xs = input(x, count, 0);
+            float[] ys = outputArray(y, count, 1);
+            backend.forwardInference(state, shape, xs, offset(x, xs), ys, offset(y, ys));
+            finishOutput(y, ys, count);
+        } finally {
+            exit();
+        }
+    }
+
+    // ---- backward ----
+
+    /** Backward on arrays of exactly the shape's size. See {@link #backward(Shape, float[], int, float[], int, float[], int)}. */
+    public void backward(Shape shape, float[] x, float[] dy, float[] dx) {
+        backward(shape, exact("x", x, shape), 0, exact("dy", dy, shape), 0, exact("dx", dx, shape), 0);
+    }
+
+    /**
+     * Gradients of the latest forward, which must have had the same shape, given its input x and
+     * the gradient dy of its output. Writes dx; for an affine layer also sets
+     * {@link #gammaGradient()} = sum(dy * xhat) and {@link #betaGradient()} = sum(dy) (overwritten,
+     * not accumulated). After a training forward:
+     * {@code dx = gamma * invstd / m * (m * dy - sum(dy) - xhat * sum(dy * xhat))}; after an
+     * inference forward the statistics are constants: {@code dx = dy * gamma * invstd}.
+     * dx may be dy (same array and offset).
+     */
+    public void backward(Shape shape, float[] x, int xOffset, float[] dy, int dyOffset, float[] dx, int dxOffset) {
+        enter(shape, false);
+        try {
+            checkBackwardShape(shape);
+            int count = hostCount(shape);
+            checkRange("x", x, xOffset, count, shape);
+            checkRange("dy", dy, dyOffset, count, shape);
+            checkRange("dx", dx, dxOffset, count, shape);
+            checkNoPartialOverlap(dy, dyOffset, dx, dxOffset, count);
+            checkNoPartialOverlap(x, xOffset, dx, dxOffset, count);
+            backend.backward(state, shape, x, xOffset, dy, dyOffset, dx, dxOffset);
+        } finally {
+            exit();
+        }
+    }
+
+    /** Backward on buffers, from their positions; positions are left unchanged. */
+    public void backward(Shape shape, FloatBuffer x, FloatBuffer dy, FloatBuffer dx) {
+        enter(shape, false);
+        try {
+            checkBackwardShape(shape);
+            int count = hostCount(shape);
+            checkBuffer("x", x, count, shape, false);
+            checkBuffer("dy", dy, count, shape, false);
+            checkBuffer("dx", dx, count, shape, true);
+            float[] xs = input(x, count, 0);
+            float[] dys = input(dy, count, 1);
+            float[] dxs = outputArray(dx, count, 2);
+            backend.backward(state, shape, xs, offset(x, xs), dys, offset(dy, dys), dxs, offset(dx, dxs));
+            finishOutput(dx, dxs, count);
+        } finally {
+            exit();
+        }
+    }
+
+    // ---- parameters and statistics ----
+
+    /** A copy of gamma (the per-channel scale). */
+    public float[] gamma() {
+        requireAffine();
+        return state.gamma.clone();
+    }
+
+    /** A copy of beta (the per-channel shift). */
+    public float[] beta() {
+        requireAffine();
+        return state.beta.clone();
+    }
+
+    /** Sets gamma from a copy of {@code values}: C finite floats. */
+    public void setGamma(float[] values) {
+        requireAffine();
+        set("gamma", values, state.gamma, false);
+    }
+
+    /** Sets beta from a copy of {@code values}: C finite floats. */
+    public void setBeta(float[] values) {
+        requireAffine();
+        set("beta", values, state.beta, false);
+    }
+
+    /** A copy of the running mean. */
+    public float[] runningMean() {
+        requireTracking();
+        return state.runningMean.clone();
+    }
+
+    /** A copy of the running variance. */
+    public float[] runningVar() {
+        requireTracking();
+        return state.runningVar.clone();
+    }
+
+    /** Sets the running mean: C finite floats. */
+    public void setRunningMean(float[] values) {
+        requireTracking();
+        set("running mean", values, state.runningMean, false);
+    }
+
+    /** Sets the running variance: C finite, non-negative floats. */
+    public void setRunningVar(float[] values) {
+        requireTracking();
+        set("running variance", values, state.runningVar, true);
+    }
+
+    /** How many training batches the running statistics have seen (t, PyTorch's num_batches_tracked). */
+    public long numBatchesTracked() {
+        requireTracking();
+        return state.numBatchesTracked;
+    }
+
+    /** Sets t, which the cumulative average and bias correction weigh the next batch by. */
+    public void setNumBatchesTracked(long count) {
+        requireTracking();
+        if (count < 0) {
+            throw new IllegalArgumentException("num_batches_tracked must be >= 0, got " + count);
+        }
+        state.numBatchesTracked = count;
+    }
+
+    /** The mean the latest forward subtracted (batch mean in training), as float. */
+    public float[] savedMean() {
+        requireForward();
+        float[] copy = new float[config.channels()];
+        for (int c = 0; c < copy.length; c++) {
+            copy[c] = (float) state.savedMean[c];
+        }
+        return copy;
+    }
+
+    /** 1/sqrt(var + eps) the latest forward used, as saved for backward. */
+    public float[] savedInvStd() {
+        requireForward();
+        return state.savedInvStd.clone();
+    }
+
+    /** d loss / d gamma from the latest backward. */
+    public float[] gammaGradient() {
+        requireAffine();
+        return state.gammaGradient.clone();
+    }
+
+    /** d loss / d beta from the latest backward. */
+    public float[] betaGradient() {
+        requireAffine();
+        return state.betaGradient.clone();
+    }
+
+    // ---- persistence ----
+
+    /** Writes parameters, running statistics and settings to an {@code .npz} file, atomically. */
+    public void save(Path file) throws IOException {
+        requireOpen();
+        StateFile.write(file, StateFile.membersOf(state));
+    }
+
+    /**
+     * Loads parameters and running statistics from an {@code .npz} written by {@link #save} or from
+     * a PyTorch state_dict saved with numpy; this layer's settings stay as built. Every member is
+     * checked (name, dtype, shape against this layer's C, finite, variance non-negative) before
+     * anything changes.
+     */
+    public void loadState(Path file) throws IOException {
+        requireOpen();
+        applyState(StateFile.read(file));
+    }
+
+    private void applyState(StateFile stored) throws StateFileException {
+        int channels = config.channels();
+        float[] gamma = null, beta = null, mean = null, variance = null;
+        long count = 0;
+        if (config.affine()) {
+            gamma = stored.channelVector(StateFile.WEIGHT, channels, false);
+            beta = stored.channelVector(StateFile.BIAS, channels, false);
+        }
+        if (config.trackRunningStats()) {
+            mean = stored.channelVector(StateFile.RUNNING_MEAN, channels, false);
+            variance = stored.channelVector(StateFile.RUNNING_VAR, channels, true);
+            count = stored.countScalar(StateFile.NUM_BATCHES_TRACKED);
+        }
+        if (gamma != null) {
+            System.arraycopy(gamma, 0, state.gamma, 0, channels);
+            System.arraycopy(beta, 0, state.beta, 0, channels);
+        }
+        if (mean != null) {
+            System.arraycopy(mean, 0, state.runningMean, 0, channels);
+            System.arraycopy(variance, 0, state.runningVar, 0, channels);
+            state.numBatchesTracked = count;
+        }
+    }
+
+    /** Releases the backend's memory. Idempotent; every later call but close throws. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        if (inUse.compareAndSet(false, true)) {
+            backend.close();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return config + " on " + backend.name();
+    }
+
+    // ---- validation ----
+
+    private void enter(Shape shape, boolean needsBatchStatistics) {
+        requireOpen();
+        if (shape == null) {
+            throw new IllegalArgumentException("shape must not be null");
+        }
+        if (shape.channels() != config.channels()) {
+            throw new IllegalArgumentException("input " + shape + " has C=" + shape.channels()
+                    + " channels but the layer has C=" + config.channels());
+        }
+        if (needsBatchStatistics && shape.valuesPerChannel() < 2) {
+            throw new IllegalArgumentException(
+                    "Expected more than 1 value per channel when training, got input shape " + shape);
+        }
+        if (!inUse.compareAndSet(false, true)) {
+            throw new IllegalStateException("layer is already in use by another thread: one layer is not "
+                    + "thread-safe; give each thread its own layer or synchronize");
+        }
+        if (closed) {
+            inUse.set(false);
+            throw new IllegalStateException("layer is closed");
+        }
+    }
+
+    private void exit() {
+        inUse.set(false);
+        if (closed) {
+            backend.close();
+        }
+    }
+
+    private void requireOpen() {
+        if (closed) {
+            throw new IllegalStateException("layer is closed");
+        }
+    }
+
+    private void requireAffine() {
+        requireOpen();
+        if (!config.affine()) {
+            throw new IllegalStateException("layer was built with affine(false): it has no gamma or beta");
+        }
+    }
+
+    private void requireTracking() {
+        requireOpen();
+        if (!config.trackRunningStats()) {
+            throw new IllegalStateException("layer was built with trackRunningStats(false): it has no running statistics");
+        }
+    }
+
+    private void requireForward() {
+        requireOpen();
+        if (state.savedShape == null) {
+            throw new IllegalStateException("no forward has run yet, so there are no saved statistics");
+        }
+    }
+
+    private void checkBackwardShape(Shape shape) {
+        if (state.savedShape == null) {
+            throw new IllegalStateException("backward needs a forward first: no forward has run on this layer");
+        }
+        if (!state.savedShape.equals(shape)) {
+            throw new IllegalArgumentException("backward shape " + shape + " differs from the latest forward's "
+                    + state.savedShape);
+        }
+    }
+
+    private void set(String what, float[] values, float[] target, boolean nonNegative) {
+        if (values == null || values.length != config.channels()) {
+            throw new IllegalArgumentException(what + " needs C=" + config.channels() + " values, got "
+                    + (values == null ? "null" : values.length));
+        }
+        for (int c = 0; c < values.length; c++) {
+            if (!Float.isFinite(values[c]) || (nonNegative && values[c] < 0)) {
+                throw new IllegalArgumentException(what + " value " + values[c] + " at channel " + c
+                        + (nonNegative ? " must be finite and non-negative" : " must be finite"));
+            }
+        }
+        System.arraycopy(values, 0, target, 0, values.length);
+    }
+
+    private static int hostCount(Shape shape) {
+        long count = shape.elementCount();
+        if (count > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("shape " + shape + " has " + count
+                    + " elements, more than a Java array holds; split the batch");
+        }
+        return (int) count;
+    }
+
+    private static float[] exact(String name, float[] array, Shape shape) {
+        if (array == null) {
+            throw new IllegalArgumentException(name + " must not be null");
+        }
+        if (shape != null && array.length != shape.elementCount()) {
+            throw new IllegalArgumentException(name + " has " + array.length + " floats but shape " + shape
+                    + " has " + shape.elementCount());
+        }
+        return array;
+    }
+
+    private static void checkRange(String name, float[] array, int offset, int count, Shape shape) {
+        if (array == null) {
+            throw new IllegalArgumentException(name + " must not be null");
+        }
+        if (offset < 0 || offset > array.length || array.length - offset < count) {
+            throw new IllegalArgumentException(name + " is too short: shape " + shape + " needs " + count
+                    + " floats from offset " + offset + ", the array has " + array.length);
+        }
+    }
+
+    private static void checkNoPartialOverlap(float[] a, int aOffset, float[] b, int bOffset, int count) {
+        if (a == b && aOffset != bOffset && Math.abs((long) aOffset - bOffset) < count) {
+            throw new IllegalArgumentException("input and output overlap in part (offsets " + aOffset + " and "
+                    + bOffset + ", " + count + " floats): use the same offset for in-place, or separate memory");
+        }
+    }
+
+    private static void checkBuffer(String name, FloatBuffer buffer, int count, Shape shape, boolean output) {
+        if (buffer == null) {
+            throw new IllegalArgumentException(name + " must not be null");
+        }
+        if (buffer.remaining() < count) {
+            throw new IllegalArgumentException(name + " is too short: shape " + shape + " needs " + count
+                    + " floats, the buffer has " + buffer.remaining() + " remaining");
+        }
+        if (output && buffer.isReadOnly()) {
+            throw new IllegalArgumentException(name + " is a read-only buffer");
+        }
+    }
+
+    /** The array to read a buffer's data from: its own backing array, or a staging copy. */
+    private float[] input(FloatBuffer buffer, int count, int stage) {
+        if (buffer.hasArray()) {
+            return buffer.array();
+        }
+        float[] copy = stage(stage, count);
+        buffer.get(buffer.position(), copy, 0, count);
+        return copy;
+    }
+
+    private float[] outputArray(FloatBuffer buffer, int count, int stage) {
+        return buffer.hasArray() ? buffer.array() : stage(stage, count);
+    }
+
+    private static int offset(FloatBuffer buffer, float[] array) {
+        return buffer.hasArray() && buffer.array() == array ? buffer.arrayOffset() + buffer.position() : 0;
+    }
+
+    private static void finishOutput(FloatBuffer buffer, float[] array, int count) {
+        if (!buffer.hasArray()) {
+            buffer.put(buffer.position(), array, 0, count);
+        }
+    }
+
+    private float[] stage(int which, int count) {
+        switch (which) {
+            case 0:
+                if (stageA.length < count) {
+                    stageA = new float[count];
+                }
+                return stageA;
+            case 1:
+                if (stageB.length < count) {
+                    stageB = new float[count];
+                }
+                return stageB;
+            default:
+                if (stageC.length < count) {
+                    stageC = new float[count];
+                }
+                return stageC;
+        }
+    }
+
+    /**
+     * Settings of a layer, with PyTorch's defaults: eps 1e-5, momentum 0.1, unbiased running
+     * variance, no bias correction, affine, tracking running statistics. Each setter checks its
+     * value at once.
+     */
+    public static final class Builder {
+        private final int channels;
+        private double eps = BatchNormConfig.DEFAULT_EPS;
+        private double momentum = BatchNormConfig.DEFAULT_MOMENTUM;
+        private boolean cumulative;
+        private VarianceEstimator runningVariance = VarianceEstimator.UNBIASED;
+        private boolean biasCorrection;
+        private boolean affine = true;
+        private boolean trackRunningStats = true;
+
+        private Builder(int channels) {
+            if (channels <= 0) {
+                throw new IllegalArgumentException("channels must be positive, got " + channels);
+            }
+            this.channels = channels;
+        }
+
+        /** The variance floor in 1/sqrt(var + eps): positive and finite. */
+        public Builder eps(double value) {
+            if (!(value > 0) || Double.isInfinite(value)) {
+                throw new IllegalArgumentException("eps must be a positive finite number, got " + value);
+            }
+            eps = value;
+            return this;
+        }
+
+        /** Weight of the new batch, in [0, 1] (PyTorch's momentum; default 0.1). */
+        public Builder momentum(double value) {
+            if (!(value >= 0 && value <= 1)) {
+                throw new IllegalArgumentException("momentum must be in [0, 1] (weight of the new batch), got " + value);
+            }
+            momentum = value;
+            cumulative = false;
+            return this;
+        }
+
+        /** Weight of the old value, in [0, 1] (Keras's momentum, e.g. 0.99); sets momentum = 1 - decay. */
+        public Builder decay(double value) {
+            if (!(value >= 0 && value <= 1)) {
+                throw new IllegalArgumentException("decay must be in [0, 1] (weight of the old value), got " + value);
+            }
+            momentum = 1 - value;
+            cumulative = false;
+            return this;
+        }
+
+        /** The running statistics become the plain mean over all batches (weight 1/t; PyTorch's momentum=None). */
+        public Builder cumulativeAverage() {
+            cumulative = true;
+            return this;
+        }
+
+        /** Which batch variance the running variance averages (default unbiased). */
+        public Builder runningVariance(VarianceEstimator estimator) {
+            if (estimator == null) {
+                throw new IllegalArgumentException("running variance estimator must not be null");
+            }
+            runningVariance = estimator;
+            return this;
+        }
+
+        /** Divide the exponential average by 1 - decay^t, so it is unbiased from the first batch. */
+        public Builder biasCorrection(boolean enabled) {
+            biasCorrection = enabled;
+            return this;
+        }
+
+        /** Whether the layer has gamma and beta (default true). */
+        public Builder affine(boolean enabled) {
+            affine = enabled;
+            return this;
+        }
+
+        /** Whether training keeps running statistics (default true). */
+        public Builder trackRunningStats(boolean enabled) {
+            trackRunningStats = enabled;
+            return this;
+        }
+
+        /** The layer, on the CPU backend. */
+        public BatchNorm build() {
+            return build(new CpuBackend());
+        }
+
+        /** The layer on a given backend (tests pin the CPU thread count this way). */
+        BatchNorm build(BatchNormBackend backend) {
+            BatchNormConfig config = new BatchNormConfig(channels, eps, momentum, cumulative, runningVariance,
+                    biasCorrection, affine, trackRunningStats);
+            return new BatchNorm(config, backend);
+        }
+    }
+}

@@ -1,0 +1,131 @@
+package io.github.batchnorm4j;
+
+/**
+ * The immutable settings of one batch-norm layer. Built by {@link BatchNorm.Builder}, which
+ * validates every value; the running-average rule lives in {@link #newBatchWeight(long)} so that
+ * every backend updates the running statistics by the same formula.
+ */
+public final class BatchNormConfig {
+    /** PyTorch's default momentum (weight of the new batch). */
+    public static final double DEFAULT_MOMENTUM = 0.1;
+    /** PyTorch's and cuDNN's default eps. */
+    public static final double DEFAULT_EPS = 1e-5;
+
+    private final int channels;
+    private final double eps;
+    private final double momentum;
+    private final boolean cumulativeAverage;
+    private final VarianceEstimator runningVariance;
+    private final boolean biasCorrection;
+    private final boolean affine;
+    private final boolean trackRunningStats;
+
+    BatchNormConfig(int channels, double eps, double momentum, boolean cumulativeAverage,
+            VarianceEstimator runningVariance, boolean biasCorrection, boolean affine,
+            boolean trackRunningStats) {
+        if (channels <= 0) {
+            throw new IllegalArgumentException("channels must be positive, got " + channels);
+        }
+        if (!(eps > 0) || Double.isInfinite(eps)) {
+            throw new IllegalArgumentException("eps must be a positive finite number, got " + eps);
+        }
+        if (!cumulativeAverage && !(momentum >= 0 && momentum <= 1)) {
+            throw new IllegalArgumentException("momentum must be in [0, 1] (decay = 1 - momentum), got "
+                    + momentum);
+        }
+        if (biasCorrection && cumulativeAverage) {
+            throw new IllegalArgumentException(
+                    "bias correction applies to an exponential average; the cumulative average is unbiased already");
+        }
+        if (biasCorrection && momentum == 0) {
+            throw new IllegalArgumentException(
+                    "bias correction needs momentum > 0 (decay < 1): with momentum 0 the average never moves");
+        }
+        if (runningVariance == null) {
+            throw new IllegalArgumentException("running variance estimator must not be null");
+        }
+        this.channels = channels;
+        this.eps = eps;
+        this.momentum = cumulativeAverage ? Double.NaN : momentum;
+        this.cumulativeAverage = cumulativeAverage;
+        this.runningVariance = runningVariance;
+        this.biasCorrection = biasCorrection;
+        this.affine = affine;
+        this.trackRunningStats = trackRunningStats;
+    }
+
+    /** C: the number of channels (features). */
+    public int channels() {
+        return channels;
+    }
+
+    public double eps() {
+        return eps;
+    }
+
+    /** Weight of the new batch in the running average (PyTorch's momentum); NaN in cumulative mode. */
+    public double momentum() {
+        return momentum;
+    }
+
+    /** Weight of the old value in the running average (Keras's momentum, 1 - momentum); NaN in cumulative mode. */
+    public double decay() {
+        return 1 - momentum;
+    }
+
+    /** Whether the running statistics are the plain mean over all batches seen (weight 1/t). */
+    public boolean cumulativeAverage() {
+        return cumulativeAverage;
+    }
+
+    public VarianceEstimator runningVariance() {
+        return runningVariance;
+    }
+
+    /** Whether the exponential average is divided by 1 - decay^t (as Adam does). */
+    public boolean biasCorrection() {
+        return biasCorrection;
+    }
+
+    /** Whether the layer has a learned scale gamma and shift beta. */
+    public boolean affine() {
+        return affine;
+    }
+
+    /** Whether training keeps running statistics; without them inference uses the batch's own. */
+    public boolean trackRunningStats() {
+        return trackRunningStats;
+    }
+
+    /**
+     * The weight w of the new batch in {@code running = (1 - w) * running + w * batch} at update
+     * number {@code t} (1 for the first batch).
+     *
+     * <p>Bias correction keeps the corrected average itself rather than the raw one: dividing the
+     * raw average r_t = d r_{t-1} + (1 - d) x_t by (1 - d^t) is the same as updating the corrected
+     * value with w = (1 - d) / (1 - d^t). At t = 1 that is 1, so the initial value never leaks in,
+     * and setting or loading running statistics needs no hidden raw state.
+     */
+    public double newBatchWeight(long t) {
+        if (t < 1) {
+            throw new IllegalArgumentException("update number must be at least 1, got " + t);
+        }
+        if (cumulativeAverage) {
+            return 1.0 / t;
+        }
+        if (biasCorrection) {
+            double decay = 1 - momentum;
+            return momentum / -Math.expm1(t * Math.log(decay)); // (1 - d) / (1 - d^t), accurate for d near 1
+        }
+        return momentum;
+    }
+
+    @Override
+    public String toString() {
+        String average = cumulativeAverage ? "cumulative average"
+                : "momentum " + momentum + (biasCorrection ? " with bias correction" : "");
+        return "BatchNorm(C=" + channels + ", eps=" + eps + ", " + average + ", running variance "
+                + runningVariance.name().toLowerCase() + (affine ? "" : ", no affine")
+                + (trackRunningStats ? "" : ", no running statistics") + ")";
+    }
+}

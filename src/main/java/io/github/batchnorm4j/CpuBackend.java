@@ -1,0 +1,582 @@
+package io.github.batchnorm4j;
+
+import static io.github.batchnorm4j.CpuTuning.CHANNEL_BLOCK;
+import static io.github.batchnorm4j.CpuTuning.CHUNK;
+import static io.github.batchnorm4j.CpuTuning.MAX_PARTIALS;
+import static io.github.batchnorm4j.CpuTuning.PARALLEL_MIN_ELEMENTS;
+
+/**
+ * Batch norm on the CPU, parallel over fixed chunks of work on the shared {@link WorkerPool}.
+ *
+ * <p>Work split. Channels-first data (NCHW with H*W &gt; 1) is cut into tasks of one channel's
+ * values, {@link CpuTuning#CHUNK} at a time. Channels-last data (NC, NHWC) is cut into chunks of
+ * whole rows times blocks of channels. Statistics are fp64 sums of values shifted by one of the
+ * chunk's own values, turned into (count, mean, M2) per chunk and merged with Chan's formula in
+ * chunk order. The chunk boundaries depend on the shape only, so results are bitwise the same for
+ * any thread count. When one chunk holds a whole channel (or the whole tensor, channels-last) its
+ * statistics and its normalization run in one task while the chunk is in cache.
+ *
+ * <p>Precision. The batch mean is kept in fp64 and subtracted as a float pair (hi + lo), so data
+ * with mean 1e4 and std 1 normalize to about 1e-7 relative; a single float mean would cost 1e-4.
+ *
+ * <p>Not thread-safe: one call at a time per instance (one instance per layer). Scratch memory
+ * grows to the largest shape seen and is reused, so steady-state calls allocate nothing.
+ */
+final class CpuBackend implements BatchNormBackend {
+    private final WorkerPool pool;
+
+    // Geometry of the current call, derived from its shape alone.
+    private boolean channelsLast;
+    private int channels;
+    private int spatial;        // channels-first: H*W
+    private int perChannel;     // m
+    private int chunksPerChannel; // channels-first
+    private int rows;           // channels-last: N*H*W
+    private int rowsPerChunk;
+    private int rowChunks;
+    private int channelBlock;
+    private int channelBlocks;
+    private int tasks;
+    private boolean fused;
+    private boolean parallel;
+
+    // Arguments of the current call.
+    private LayerState state;
+    private float[] x;
+    private int xo;
+    private float[] y;
+    private int yo;
+    private float[] dy;
+    private int dyo;
+    private boolean applyBatchTerms;
+    private boolean reduceGradients;
+
+    // Scratch, grown to the largest call seen.
+    private double[] partialA = new double[0];
+    private double[] partialB = new double[0];
+    private double[] partialShift = new double[0];
+    private double[] batchMean = new double[0];
+    private double[] batchVar = new double[0];
+    private float[] invStd = new float[0];
+    private float[] meanHi = new float[0];
+    private float[] meanLo = new float[0];
+    private float[] scale = new float[0];
+    private float[] shift = new float[0];
+    private float[] centeredScale = new float[0];
+
+    private final WorkerPool.Job statisticsJob = this::statisticsTask;
+    private final WorkerPool.Job normalizeJob = this::normalizeTask;
+    private final WorkerPool.Job gradientSumsJob = this::gradientSumsTask;
+    private final WorkerPool.Job gradientApplyJob = this::gradientApplyTask;
+
+    CpuBackend(WorkerPool pool) {
+        this.pool = pool;
+    }
+
+    CpuBackend() {
+        this(WorkerPool.shared());
+    }
+
+    @Override
+    public String name() {
+        return "cpu";
+    }
+
+    @Override
+    public void forwardTraining(LayerState state, Shape shape, float[] x, int xOffset, float[] y, int yOffset) {
+        begin(state, shape, x, xOffset, y, yOffset);
+        try {
+            batchStatisticsAndNormalize();
+            state.commitBatch(shape, batchMean, batchVar, invStd, state.config.trackRunningStats());
+        } finally {
+            end();
+        }
+    }
+
+    @Override
+    public void forwardInference(LayerState state, Shape shape, float[] x, int xOffset, float[] y, int yOffset) {
+        begin(state, shape, x, xOffset, y, yOffset);
+        try {
+            if (!state.config.trackRunningStats()) {
+                batchStatisticsAndNormalize();
+                state.commitBatch(shape, batchMean, batchVar, invStd, false);
+                return;
+            }
+            state.commitRunning(shape);
+            for (int c = 0; c < channels; c++) {
+                prepareNormalization(c, state.savedMean[c], state.savedInvStd[c]);
+            }
+            runTasks(normalizeJob);
+        } finally {
+            end();
+        }
+    }
+
+    @Override
+    public void backward(LayerState state, Shape shape, float[] x, int xOffset, float[] dy, int dyOffset,
+            float[] dx, int dxOffset) {
+        begin(state, shape, x, xOffset, dx, dxOffset);
+        this.dy = dy;
+        this.dyo = dyOffset;
+        applyBatchTerms = state.savedFromBatch;
+        reduceGradients = state.savedFromBatch || state.config.affine();
+        try {
+            for (int c = 0; c < channels; c++) {
+                double mean = state.savedMean[c];
+                meanHi[c] = (float) mean;
+                meanLo[c] = (float) (mean - meanHi[c]);
+            }
+            if (!reduceGradients) {
+                for (int c = 0; c < channels; c++) {
+                    scale[c] = state.gamma[c] * state.savedInvStd[c];
+                    shift[c] = 0f;
+                    centeredScale[c] = 0f;
+                }
+                runTasks(gradientApplyJob);
+            } else if (fused) {
+                runTasks(gradientSumsJob); // sums, coefficients and dx in one pass per task
+            } else {
+                runTasks(gradientSumsJob);
+                for (int c = 0; c < channels; c++) {
+                    sumChunkPartials(c);
+                    prepareGradient(c, partialA[firstSlot(c)], partialB[firstSlot(c)]);
+                }
+                runTasks(gradientApplyJob);
+            }
+        } finally {
+            end();
+        }
+    }
+
+    @Override
+    public void close() {
+        partialA = partialB = partialShift = batchMean = batchVar = new double[0];
+        invStd = meanHi = meanLo = scale = shift = centeredScale = new float[0];
+    }
+
+    // ---- call set-up ----
+
+    private void begin(LayerState state, Shape shape, float[] x, int xOffset, float[] y, int yOffset) {
+        this.state = state;
+        this.x = x;
+        this.xo = xOffset;
+        this.y = y;
+        this.yo = yOffset;
+        channels = shape.channels();
+        channelsLast = shape.isChannelsLast();
+        perChannel = Math.toIntExact(shape.valuesPerChannel());
+        if (channelsLast) {
+            rows = perChannel;
+            rowsPerChunk = Math.max(1, CHUNK / channels);
+            rowChunks = ceilDiv(rows, rowsPerChunk);
+            if ((long) rowChunks * channels > MAX_PARTIALS) {
+                rowsPerChunk = ceilDiv(rows, Math.max(1, MAX_PARTIALS / channels));
+                rowChunks = ceilDiv(rows, rowsPerChunk);
+            }
+            channelBlock = Math.min(channels, CHANNEL_BLOCK);
+            channelBlocks = ceilDiv(channels, channelBlock);
+            tasks = rowChunks * channelBlocks;
+            fused = rowChunks == 1;
+            ensurePartials((long) rowChunks * channels);
+        } else {
+            spatial = Math.toIntExact(shape.spatialSize());
+            chunksPerChannel = ceilDiv(perChannel, CHUNK);
+            tasks = Math.multiplyExact(channels, chunksPerChannel);
+            fused = chunksPerChannel == 1;
+            ensurePartials(tasks);
+        }
+        parallel = shape.elementCount() >= PARALLEL_MIN_ELEMENTS;
+        ensureChannels(channels);
+    }
+
+    private void end() {
+        state = null;
+        x = y = dy = null;
+    }
+
+    private void runTasks(WorkerPool.Job job) {
+        if (parallel) {
+            pool.run(tasks, job);
+        } else {
+            for (int t = 0; t < tasks; t++) {
+                job.run(t);
+            }
+        }
+    }
+
+    private void batchStatisticsAndNormalize() {
+        runTasks(statisticsJob);
+        if (!fused) {
+            for (int c = 0; c < channels; c++) {
+                mergeChunkPartials(c);
+            }
+            runTasks(normalizeJob);
+        }
+    }
+
+    // ---- per-channel arithmetic shared by all layouts ----
+
+    /** Final statistics of channel c from its merged M2: biased variance, 1/sqrt(var + eps). */
+    private void finishChannel(int c, double mean, double m2) {
+        double variance = m2 / perChannel;
+        batchMean[c] = mean;
+        batchVar[c] = variance;
+        invStd[c] = LayerState.invStd(variance, state.config.eps());
+        prepareNormalization(c, mean, invStd[c]);
+    }
+
+    /** y = ((x - hi) - lo) * scale + shift, with hi + lo = mean and scale = gamma * invStd. */
+    private void prepareNormalization(int c, double mean, float channelInvStd) {
+        meanHi[c] = (float) mean;
+        meanLo[c] = (float) (mean - meanHi[c]);
+        scale[c] = state.gamma[c] * channelInvStd;
+        shift[c] = state.beta[c];
+    }
+
+    /**
+     * From sum(dy) and sum(dy * (x - mean)): the gamma and beta gradients, and the coefficients of
+     * dx = scale * dy - centeredScale * (x - mean) - shift.
+     */
+    private void prepareGradient(int c, double sumDy, double sumDyCentered) {
+        float channelInvStd = state.savedInvStd[c];
+        double dBeta = sumDy;
+        double dGamma = sumDyCentered * channelInvStd;
+        if (state.config.affine()) {
+            state.gammaGradient[c] = (float) dGamma;
+            state.betaGradient[c] = (float) dBeta;
+        }
+        double k = (double) state.gamma[c] * channelInvStd;
+        scale[c] = (float) k;
+        if (applyBatchTerms) {
+            shift[c] = (float) (k * dBeta / perChannel);
+            centeredScale[c] = (float) (k * channelInvStd * dGamma / perChannel);
+        } else {
+            shift[c] = 0f;
+            centeredScale[c] = 0f;
+        }
+    }
+
+    // ---- statistics ----
+
+    private void statisticsTask(int task) {
+        if (channelsLast) {
+            statisticsRows(task);
+        } else {
+            statisticsChannelChunk(task);
+        }
+    }
+
+    private void statisticsChannelChunk(int task) {
+        int c = task / chunksPerChannel;
+        int start = (task % chunksPerChannel) * CHUNK;
+        int end = Math.min(perChannel, start + CHUNK);
+        double k = x[xo + firstIndex(c, start)];
+        double a0 = 0, a1 = 0, a2 = 0, a3 = 0, q0 = 0, q1 = 0, q2 = 0, q3 = 0;
+        for (int p = start; p < end; ) {
+            int n = p / spatial;
+            int s = p - n * spatial;
+            int len = Math.min(spatial - s, end - p);
+            int i = xo + (n * channels + c) * spatial + s;
+            int stop = i + len;
+            for (; i + 3 < stop; i += 4) {
+                double d0 = x[i] - k, d1 = x[i + 1] - k, d2 = x[i + 2] - k, d3 = x[i + 3] - k;
+                a0 += d0;
+                a1 += d1;
+                a2 += d2;
+                a3 += d3;
+                q0 += d0 * d0;
+                q1 += d1 * d1;
+                q2 += d2 * d2;
+                q3 += d3 * d3;
+            }
+            for (; i < stop; i++) {
+                double d = x[i] - k;
+                a0 += d;
+                q0 += d * d;
+            }
+            p += len;
+        }
+        partialA[task] = (a0 + a1) + (a2 + a3);
+        partialB[task] = (q0 + q1) + (q2 + q3);
+        ChannelStatistics.fromShiftedSums(partialA, partialB, task, end - start, k);
+        if (fused) {
+            finishChannel(c, partialA[task], partialB[task]);
+            normalizeChannelChunk(task);
+        }
+    }
+
+    private void statisticsRows(int task) {
+        int chunk = task / channelBlocks;
+        int c0 = (task % channelBlocks) * channelBlock;
+        int c1 = Math.min(channels, c0 + channelBlock);
+        int r0 = chunk * rowsPerChunk;
+        int r1 = Math.min(rows, r0 + rowsPerChunk);
+        int slot = chunk * channels;
+        double[] s1 = partialA;
+        double[] s2 = partialB;
+        double[] k = partialShift;
+        int first = xo + r0 * channels;
+        for (int c = c0; c < c1; c++) {
+            k[slot + c] = x[first + c];
+            s1[slot + c] = 0;
+            s2[slot + c] = 0;
+        }
+        for (int r = r0; r < r1; r++) {
+            int row = xo + r * channels - slot;
+            for (int c = slot + c0; c < slot + c1; c++) {
+                double d = x[row + c] - k[c];
+                s1[c] += d;
+                s2[c] += d * d;
+            }
+        }
+        for (int c = c0; c < c1; c++) {
+            ChannelStatistics.fromShiftedSums(s1, s2, slot + c, r1 - r0, k[slot + c]);
+        }
+        if (fused) {
+            for (int c = c0; c < c1; c++) {
+                finishChannel(c, s1[c], s2[c]);
+            }
+            normalizeRows(task);
+        }
+    }
+
+    /** Chan-merges channel c's chunk partials, in chunk order, and finishes the channel. */
+    private void mergeChunkPartials(int c) {
+        int first = firstSlot(c);
+        long merged = 0;
+        for (int j = 0; j < chunkCount(); j++) {
+            long count = chunkSize(j);
+            ChannelStatistics.mergeInto(partialA, partialB, first, merged, slot(c, j), count);
+            merged += count;
+        }
+        finishChannel(c, partialA[first], partialB[first]);
+    }
+
+    /** Adds channel c's chunk partial sums, in chunk order, into its first slot. */
+    private void sumChunkPartials(int c) {
+        int first = firstSlot(c);
+        for (int j = 1; j < chunkCount(); j++) {
+            partialA[first] += partialA[slot(c, j)];
+            partialB[first] += partialB[slot(c, j)];
+        }
+    }
+
+    // ---- normalization ----
+
+    private void normalizeTask(int task) {
+        if (channelsLast) {
+            normalizeRows(task);
+        } else {
+            normalizeChannelChunk(task);
+        }
+    }
+
+    private void normalizeChannelChunk(int task) {
+        int c = task / chunksPerChannel;
+        int start = (task % chunksPerChannel) * CHUNK;
+        int end = Math.min(perChannel, start + CHUNK);
+        float hi = meanHi[c], lo = meanLo[c], sc = scale[c], sh = shift[c];
+        for (int p = start; p < end; ) {
+            int n = p / spatial;
+            int s = p - n * spatial;
+            int len = Math.min(spatial - s, end - p);
+            int at = (n * channels + c) * spatial + s;
+            int in = xo + at;
+            int out = yo + at;
+            for (int i = 0; i < len; i++) {
+                y[out + i] = ((x[in + i] - hi) - lo) * sc + sh;
+            }
+            p += len;
+        }
+    }
+
+    private void normalizeRows(int task) {
+        int chunk = task / channelBlocks;
+        int c0 = (task % channelBlocks) * channelBlock;
+        int c1 = Math.min(channels, c0 + channelBlock);
+        int r0 = chunk * rowsPerChunk;
+        int r1 = Math.min(rows, r0 + rowsPerChunk);
+        for (int r = r0; r < r1; r++) {
+            int in = xo + r * channels;
+            int out = yo + r * channels;
+            for (int c = c0; c < c1; c++) {
+                y[out + c] = ((x[in + c] - meanHi[c]) - meanLo[c]) * scale[c] + shift[c];
+            }
+        }
+    }
+
+    // ---- backward ----
+
+    private void gradientSumsTask(int task) {
+        if (channelsLast) {
+            gradientSumsRows(task);
+        } else {
+            gradientSumsChannelChunk(task);
+        }
+    }
+
+    private void gradientSumsChannelChunk(int task) {
+        int c = task / chunksPerChannel;
+        int start = (task % chunksPerChannel) * CHUNK;
+        int end = Math.min(perChannel, start + CHUNK);
+        double mean = state.savedMean[c];
+        double g0 = 0, g1 = 0, h0 = 0, h1 = 0;
+        for (int p = start; p < end; ) {
+            int n = p / spatial;
+            int s = p - n * spatial;
+            int len = Math.min(spatial - s, end - p);
+            int at = (n * channels + c) * spatial + s;
+            int i = xo + at;
+            int j = dyo + at;
+            int stop = i + len;
+            for (; i + 1 < stop; i += 2, j += 2) {
+                double d0 = dy[j], d1 = dy[j + 1];
+                g0 += d0;
+                g1 += d1;
+                h0 += d0 * (x[i] - mean);
+                h1 += d1 * (x[i + 1] - mean);
+            }
+            if (i < stop) {
+                double d = dy[j];
+                g0 += d;
+                h0 += d * (x[i] - mean);
+            }
+            p += len;
+        }
+        partialA[task] = g0 + g1;
+        partialB[task] = h0 + h1;
+        if (fused) {
+            prepareGradient(c, partialA[task], partialB[task]);
+            gradientApplyChannelChunk(task);
+        }
+    }
+
+    private void gradientSumsRows(int task) {
+        int chunk = task / channelBlocks;
+        int c0 = (task % channelBlocks) * channelBlock;
+        int c1 = Math.min(channels, c0 + channelBlock);
+        int r0 = chunk * rowsPerChunk;
+        int r1 = Math.min(rows, r0 + rowsPerChunk);
+        int slot = chunk * channels;
+        double[] s1 = partialA;
+        double[] s2 = partialB;
+        double[] mean = state.savedMean;
+        for (int c = c0; c < c1; c++) {
+            s1[slot + c] = 0;
+            s2[slot + c] = 0;
+        }
+        for (int r = r0; r < r1; r++) {
+            int in = xo + r * channels;
+            int grad = dyo + r * channels;
+            for (int c = c0; c < c1; c++) {
+                double d = dy[grad + c];
+                s1[slot + c] += d;
+                s2[slot + c] += d * (x[in + c] - mean[c]);
+            }
+        }
+        if (fused) {
+            for (int c = c0; c < c1; c++) {
+                prepareGradient(c, s1[c], s2[c]);
+            }
+            gradientApplyRows(task);
+        }
+    }
+
+    private void gradientApplyTask(int task) {
+        if (channelsLast) {
+            gradientApplyRows(task);
+        } else {
+            gradientApplyChannelChunk(task);
+        }
+    }
+
+    private void gradientApplyChannelChunk(int task) {
+        int c = task / chunksPerChannel;
+        int start = (task % chunksPerChannel) * CHUNK;
+        int end = Math.min(perChannel, start + CHUNK);
+        float hi = meanHi[c], lo = meanLo[c], k = scale[c], kc = centeredScale[c], k0 = shift[c];
+        for (int p = start; p < end; ) {
+            int n = p / spatial;
+            int s = p - n * spatial;
+            int len = Math.min(spatial - s, end - p);
+            int at = (n * channels + c) * spatial + s;
+            int in = xo + at;
+            int grad = dyo + at;
+            int out = yo + at;
+            for (int i = 0; i < len; i++) {
+                y[out + i] = k * dy[grad + i] - kc * ((x[in + i] - hi) - lo) - k0;
+            }
+            p += len;
+        }
+    }
+
+    private void gradientApplyRows(int task) {
+        int chunk = task / channelBlocks;
+        int c0 = (task % channelBlocks) * channelBlock;
+        int c1 = Math.min(channels, c0 + channelBlock);
+        int r0 = chunk * rowsPerChunk;
+        int r1 = Math.min(rows, r0 + rowsPerChunk);
+        for (int r = r0; r < r1; r++) {
+            int in = xo + r * channels;
+            int grad = dyo + r * channels;
+            int out = yo + r * channels;
+            for (int c = c0; c < c1; c++) {
+                y[out + c] = scale[c] * dy[grad + c] - centeredScale[c] * ((x[in + c] - meanHi[c]) - meanLo[c])
+                        - shift[c];
+            }
+        }
+    }
+
+    // ---- geometry helpers ----
+
+    /** Offset of value p (0 &lt;= p &lt; m) of channel c in channels-first memory. */
+    private int firstIndex(int c, int p) {
+        int n = p / spatial;
+        return (n * channels + c) * spatial + (p - n * spatial);
+    }
+
+    private int chunkCount() {
+        return channelsLast ? rowChunks : chunksPerChannel;
+    }
+
+    private long chunkSize(int j) {
+        if (channelsLast) {
+            return Math.min(rows, (j + 1L) * rowsPerChunk) - (long) j * rowsPerChunk;
+        }
+        return Math.min(perChannel, (j + 1L) * CHUNK) - (long) j * CHUNK;
+    }
+
+    private int slot(int c, int j) {
+        return channelsLast ? j * channels + c : c * chunksPerChannel + j;
+    }
+
+    private int firstSlot(int c) {
+        return slot(c, 0);
+    }
+
+    private static int ceilDiv(int a, int b) {
+        return a == 0 ? 0 : (a - 1) / b + 1;
+    }
+
+    private void ensurePartials(long count) {
+        if (partialA.length < count) {
+            int size = Math.toIntExact(count);
+            partialA = new double[size];
+            partialB = new double[size];
+            partialShift = new double[size];
+        }
+    }
+
+    private void ensureChannels(int c) {
+        if (batchMean.length < c) {
+            batchMean = new double[c];
+            batchVar = new double[c];
+            invStd = new float[c];
+            meanHi = new float[c];
+            meanLo = new float[c];
+            scale = new float[c];
+            shift = new float[c];
+            centeredScale = new float[c];
+        }
+    }
+}

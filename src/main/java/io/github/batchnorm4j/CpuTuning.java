@@ -1,0 +1,28 @@
+package io.github.batchnorm4j;
+
+/**
+ * The sizes that shape the CPU path's work split, in one place. Results never depend on them
+ * through the thread count, only through these constants, which are fixed.
+ */
+final class CpuTuning {
+    private CpuTuning() {
+    }
+
+    /**
+     * Values per chunk: 256 KiB of floats, a quarter of a 1 MiB L2, so that a chunk read once from
+     * memory for its statistics is still in cache when it is normalized (x crosses the bus once).
+     */
+    static final int CHUNK = 1 << 16;
+
+    /** Widest block of channels one channels-last task covers, so its accumulators stay in L1. */
+    static final int CHANNEL_BLOCK = 1024;
+
+    /**
+     * Most partial statistics kept per merge (doubles per array): bounds scratch memory for very
+     * wide channels-last inputs by making row chunks longer.
+     */
+    static final int MAX_PARTIALS = 1 << 20;
+
+    /** Below this many elements one thread does it all: waking a worker costs more than it saves. */
+    static final long PARALLEL_MIN_ELEMENTS = 1 << 15;
+}

@@ -1,0 +1,108 @@
+package io.github.batchnorm4j;
+
+import java.util.Arrays;
+
+/**
+ * Everything a layer learns or remembers, on the host: gamma and beta, the running statistics and
+ * the count of batches behind them, and the statistics the latest forward used, kept for backward.
+ * Updates go through {@link #commitBatch}, which checks everything before it changes anything.
+ */
+final class LayerState {
+    final BatchNormConfig config;
+    final float[] gamma;
+    final float[] beta;
+    final float[] runningMean;
+    final float[] runningVar;
+    long numBatchesTracked;
+
+    /** Mean the latest forward subtracted, in fp64 (a float mean would cost 1e-4 relative on large-mean data). */
+    final double[] savedMean;
+    /** 1/sqrt(var + eps) the latest forward multiplied by. */
+    final float[] savedInvStd;
+    /** Shape of the latest forward; null before the first. */
+    Shape savedShape;
+    /** Whether the latest forward used batch statistics (so backward differentiates through them). */
+    boolean savedFromBatch;
+
+    final float[] gammaGradient;
+    final float[] betaGradient;
+
+    private final float[] nextRunningMean;
+    private final float[] nextRunningVar;
+
+    LayerState(BatchNormConfig config) {
+        int c = config.channels();
+        this.config = config;
+        gamma = new float[c];
+        beta = new float[c];
+        runningMean = new float[c];
+        runningVar = new float[c];
+        Arrays.fill(gamma, 1f);
+        Arrays.fill(runningVar, 1f);
+        savedMean = new double[c];
+        savedInvStd = new float[c];
+        gammaGradient = new float[c];
+        betaGradient = new float[c];
+        nextRunningMean = new float[c];
+        nextRunningVar = new float[c];
+    }
+
+    /** 1/sqrt(var + eps) rounded to float: the one definition every path uses. */
+    static float invStd(double variance, double eps) {
+        return (float) (1.0 / Math.sqrt(variance + eps));
+    }
+
+    /**
+     * Records the batch statistics of a training forward and, when tracked, folds them into the
+     * running statistics. Throws, changing nothing, when any statistic is not finite.
+     *
+     * @param mean     per-channel batch mean
+     * @param variance per-channel biased batch variance
+     * @param invStd   per-channel 1/sqrt(variance + eps), as the forward used it
+     * @param update   whether to update the running statistics (training with tracking on)
+     */
+    void commitBatch(Shape shape, double[] mean, double[] variance, float[] invStd, boolean update) {
+        int channels = config.channels();
+        for (int c = 0; c < channels; c++) {
+            if (!Double.isFinite(mean[c]) || !Double.isFinite(variance[c]) || !Float.isFinite(invStd[c])) {
+                throw new IllegalArgumentException("batch statistics of channel " + c + " are not finite (mean="
+                        + mean[c] + ", variance=" + variance[c] + ") for input " + shape
+                        + ": the input holds NaN or Inf or overflows float; running statistics left unchanged");
+            }
+        }
+        long t = numBatchesTracked + 1;
+        if (update) {
+            long m = shape.valuesPerChannel();
+            double w = config.newBatchWeight(t);
+            double varianceScale = config.runningVariance() == VarianceEstimator.UNBIASED ? (double) m / (m - 1) : 1.0;
+            for (int c = 0; c < channels; c++) {
+                nextRunningMean[c] = (float) ((1 - w) * runningMean[c] + w * mean[c]);
+                nextRunningVar[c] = (float) ((1 - w) * runningVar[c] + w * (variance[c] * varianceScale));
+                if (!Float.isFinite(nextRunningMean[c]) || !Float.isFinite(nextRunningVar[c])) {
+                    throw new IllegalArgumentException("running statistics of channel " + c
+                            + " would overflow float (mean=" + nextRunningMean[c] + ", var=" + nextRunningVar[c]
+                            + ") for input " + shape + "; running statistics left unchanged");
+                }
+            }
+        }
+        System.arraycopy(mean, 0, savedMean, 0, channels);
+        System.arraycopy(invStd, 0, savedInvStd, 0, channels);
+        savedShape = shape;
+        savedFromBatch = true;
+        if (update) {
+            System.arraycopy(nextRunningMean, 0, runningMean, 0, channels);
+            System.arraycopy(nextRunningVar, 0, runningVar, 0, channels);
+            numBatchesTracked = t;
+        }
+    }
+
+    /** Records that an inference forward normalized {@code shape} with the running statistics. */
+    void commitRunning(Shape shape) {
+        for (int c = 0; c < config.channels(); c++) {
+            savedMean[c] = runningMean[c];
+            savedInvStd[c] = invStd(runningVar[c], config.eps());
+        }
+        savedShape = shape;
+        savedFromBatch = false;
+    }
+}
