@@ -153,6 +153,11 @@ final class StateFile {
         return new StateFile(path, members);
     }
 
+    /** A member as stored, or null. */
+    NpyArray member(String name) {
+        return members.get(name);
+    }
+
     boolean has(String member) {
         return members.containsKey(member);
     }
