@@ -47,22 +47,25 @@ def batch_norm_step(x, rm, rv, w, b, momentum, eps, unbiased, nbt):
     return y
 
 
-def make_case(name, layout, shape, momentum, unbiased, batches, seed, mean_offset=0.0, eps=1e-5):
+def make_case(name, layout, shape, momentum, unbiased, batches, seed, mean_offset=0.0, eps=1e-5,
+              dtype=torch.float32):
+    """dtype is what PyTorch computes in; inputs are always float32 values. Data with a large
+    mean is computed in float64: PyTorch's float32 CPU kernel is off by about 1e-3 there."""
     g = torch.Generator().manual_seed(seed)
     n, c, h, w = shape
     tshape = (n, c) if layout == "NC" else (n, c, h, w)
-    weight = (torch.rand(c, generator=g) + 0.5).requires_grad_(True)
-    bias = torch.randn(c, generator=g).requires_grad_(True)
-    rm = torch.zeros(c)
-    rv = torch.ones(c)
+    weight = (torch.rand(c, generator=g) + 0.5).to(dtype).requires_grad_(True)
+    bias = torch.randn(c, generator=g).to(dtype).requires_grad_(True)
+    rm = torch.zeros(c, dtype=dtype)
+    rv = torch.ones(c, dtype=dtype)
     out = {
         "config_layout": np.int64(LAYOUTS[layout]),
         "config_shape": np.array(shape, dtype=np.int64),
         "config_eps": np.float64(eps),
         "config_momentum": np.float64(math.nan if momentum is None else momentum),
         "config_unbiased": np.bool_(unbiased),
-        "weight": weight.detach().numpy().copy(),
-        "bias": bias.detach().numpy().copy(),
+        "weight": weight.detach().numpy().astype(np.float32),
+        "bias": bias.detach().numpy().astype(np.float32),
         "batches": np.int64(batches),
     }
     channel_means = torch.randn(c, generator=g) * 3 + mean_offset
@@ -70,32 +73,32 @@ def make_case(name, layout, shape, momentum, unbiased, batches, seed, mean_offse
     xs = []
     for i in range(batches):
         x = (torch.randn(tshape, generator=g) * (0.5 + torch.rand(c, generator=g).view(view))
-             + channel_means.view(view)).requires_grad_(True)
+             + channel_means.view(view)).to(dtype).requires_grad_(True)
         y = batch_norm_step(x, rm, rv, weight, bias, momentum, eps, unbiased, i + 1)
         out[f"x{i}"] = to_layout(x, layout)
         out[f"y{i}"] = to_layout(y, layout)
         xs.append((x, y))
-    out["running_mean"] = rm.numpy().copy()
-    out["running_var"] = rv.numpy().copy()
+    out["running_mean"] = rm.numpy().astype(np.float32)
+    out["running_var"] = rv.numpy().astype(np.float32)
     out["num_batches_tracked"] = np.int64(batches)
 
     # Backward of the last training batch.
     x, y = xs[-1]
-    dy = torch.randn(tshape, generator=g)
+    dy = torch.randn(tshape, generator=g).to(dtype)
     dx, dw, db = torch.autograd.grad(y, (x, weight, bias), dy)
     out["dy"], out["dx"] = to_layout(dy, layout), to_layout(dx, layout)
-    out["dweight"], out["dbias"] = dw.numpy().copy(), db.numpy().copy()
+    out["dweight"], out["dbias"] = dw.numpy().astype(np.float32), db.numpy().astype(np.float32)
 
     # Inference on one example, then eval-mode backward on batch 0.
-    xt = (torch.randn((1,) + tshape[1:], generator=g) + channel_means.view(view))
+    xt = (torch.randn((1,) + tshape[1:], generator=g) + channel_means.view(view)).to(dtype)
     yt = F.batch_norm(xt, rm, rv, weight, bias, training=False, eps=eps)
     out["xt"], out["yt"] = to_layout(xt, layout), to_layout(yt, layout)
     x0 = xs[0][0].detach().requires_grad_(True)
     y0 = F.batch_norm(x0, rm, rv, weight, bias, training=False, eps=eps)
-    dy_eval = torch.randn(tshape, generator=g)
+    dy_eval = torch.randn(tshape, generator=g).to(dtype)
     dx_e, dw_e, db_e = torch.autograd.grad(y0, (x0, weight, bias), dy_eval)
     out["dy_eval"], out["dx_eval"] = to_layout(dy_eval, layout), to_layout(dx_e, layout)
-    out["dweight_eval"], out["dbias_eval"] = dw_e.numpy().copy(), db_e.numpy().copy()
+    out["dweight_eval"], out["dbias_eval"] = dw_e.numpy().astype(np.float32), db_e.numpy().astype(np.float32)
     np.savez(os.path.join(OUT, name + ".npz"), **out)
 
 
@@ -106,7 +109,8 @@ def main():
     make_case("nc_cumulative_biased", "NC", (7, 3, 1, 1), None, False, 4, seed=2)
     make_case("nchw_momentum_unbiased", "NCHW", (4, 3, 5, 7), 0.1, True, 3, seed=3)
     make_case("nchw_cumulative_unbiased", "NCHW", (2, 65, 3, 1), None, True, 5, seed=4)
-    make_case("nchw_momentum_biased_largemean", "NCHW", (3, 2, 4, 4), 0.3, False, 3, seed=5, mean_offset=1e4)
+    make_case("nchw_momentum_biased_largemean", "NCHW", (3, 2, 4, 4), 0.3, False, 3, seed=5, mean_offset=1e4,
+              dtype=torch.float64)
     make_case("nhwc_momentum_unbiased", "NHWC", (3, 7, 2, 5), 0.1, True, 3, seed=6)
     make_case("nhwc_cumulative_biased", "NHWC", (2, 4, 3, 3), None, False, 3, seed=7)
 
