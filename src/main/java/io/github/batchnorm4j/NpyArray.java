@@ -17,7 +17,7 @@ import java.util.regex.Pattern;
  * (empty for a scalar), and its raw little-endian, C-order bytes. Reads format versions 1 to 3 and
  * writes version 1. Fortran order and big-endian data are refused with a message naming them.
  */
-final class NpyArray {
+class NpyArray {
     static final String FLOAT32 = "<f4";
     static final String FLOAT64 = "<f8";
     static final String INT64 = "<i8";
@@ -146,7 +146,7 @@ final class NpyArray {
             long bytes = Math.multiplyExact(probe.elementCount(), itemSize);
             if (bytes > maxBytes) {
                 throw new IOException(name + ": shape " + probe.shapeString() + " needs " + bytes
-                        + " bytes but the file has " + maxBytes + " (truncated or corrupt)");
+                        + " bytes but at most " + maxBytes + " are stored (truncated or corrupt)");
             }
             byte[] payload = new byte[(int) bytes];
             in.readFully(payload);
