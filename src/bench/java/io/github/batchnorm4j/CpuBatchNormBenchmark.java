@@ -1,0 +1,125 @@
+package io.github.batchnorm4j;
+
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * Training forward, inference and backward of the CPU path, beside a scale-copy of the same bytes
+ * on the same worker threads: the copy is the machine's ceiling for a memory-bound pass.
+ * scripts/bench-cpu runs it and turns the times into GB/s at each operation's floor pass count
+ * (train forward and inference: read x, write y = 2; backward: read x and dy, write dx = 3).
+ */
+@State(Scope.Thread)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MICROSECONDS)
+@Warmup(iterations = 4, time = 1)
+@Measurement(iterations = 6, time = 1)
+@Fork(value = 1, jvmArgsAppend = {"-Xmx4g"})
+public class CpuBatchNormBenchmark {
+    /** layout:sizes in memory order. */
+    @Param({"NCHW:64,256,28,28", "NCHW:32,64,56,56", "NC:4096,1024"})
+    public String shape;
+
+    private Shape parsed;
+    private BatchNorm layer;
+    private float[] x;
+    private float[] y;
+    private float[] dy;
+    private float[] dx;
+    private final ParallelScaleCopy copy = new ParallelScaleCopy();
+
+    @Setup(Level.Trial)
+    public void setUp() {
+        parsed = parse(shape);
+        int count = Math.toIntExact(parsed.elementCount());
+        Random random = new Random(1);
+        x = new float[count];
+        dy = new float[count];
+        for (int i = 0; i < count; i++) {
+            x[i] = (float) (random.nextGaussian() * 2 + 3);
+            dy[i] = (float) random.nextGaussian();
+        }
+        y = new float[count];
+        dx = new float[count];
+        layer = BatchNorm.builder(parsed.channels()).build();
+        layer.forwardTraining(parsed, x, y);
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() {
+        layer.close();
+    }
+
+    static Shape parse(String text) {
+        String[] parts = text.split(":");
+        String[] d = parts[1].split(",");
+        int a = Integer.parseInt(d[0]), b = Integer.parseInt(d[1]);
+        switch (parts[0]) {
+            case "NC":
+                return Shape.nc(a, b);
+            case "NCHW":
+                return Shape.nchw(a, b, Integer.parseInt(d[2]), Integer.parseInt(d[3]));
+            default:
+                return Shape.nhwc(a, b, Integer.parseInt(d[2]), Integer.parseInt(d[3]));
+        }
+    }
+
+    @Benchmark
+    public float trainForward() {
+        layer.forwardTraining(parsed, x, y);
+        return y[0];
+    }
+
+    @Benchmark
+    public float inference() {
+        layer.forwardInference(parsed, x, y);
+        return y[0];
+    }
+
+    @Benchmark
+    public float backward() {
+        layer.backward(parsed, x, dy, dx);
+        return dx[0];
+    }
+
+    /** y = 1.0001 * x over the whole tensor, split like the library's work over the same pool. */
+    @Benchmark
+    public float scaleCopy() {
+        copy.run(x, y);
+        return y[0];
+    }
+
+    static final class ParallelScaleCopy {
+        private static final int CHUNK = 1 << 16;
+        private float[] from;
+        private float[] to;
+        private final WorkerPool.Job job = this::task;
+
+        void run(float[] source, float[] target) {
+            from = source;
+            to = target;
+            WorkerPool.shared().run((source.length + CHUNK - 1) / CHUNK, job);
+        }
+
+        private void task(int t) {
+            int start = t * CHUNK;
+            int end = Math.min(from.length, start + CHUNK);
+            for (int i = start; i < end; i++) {
+                to[i] = 1.0001f * from[i];
+            }
+        }
+    }
+}
