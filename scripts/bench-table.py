@@ -8,7 +8,7 @@ PASSES = {"trainForward": 2, "inference": 2, "backward": 3, "scaleCopy": 2}
 
 def elements(shape):
     count = 1
-    for d in shape.split(":")[1].split(","):
+    for d in shape.split(":")[1].split("x"):
         count *= int(d)
     return count
 

@@ -29,8 +29,8 @@ import org.openjdk.jmh.annotations.Warmup;
 @Measurement(iterations = 6, time = 1)
 @Fork(value = 1, jvmArgsAppend = {"-Xmx4g"})
 public class CpuBatchNormBenchmark {
-    /** layout:sizes in memory order. */
-    @Param({"NCHW:64,256,28,28", "NCHW:32,64,56,56", "NC:4096,1024"})
+    /** layout:sizes in memory order, joined by x (JMH splits parameter values at commas). */
+    @Param({"NCHW:64x256x28x28", "NCHW:32x64x56x56", "NC:4096x1024"})
     public String shape;
 
     private Shape parsed;
@@ -65,7 +65,7 @@ public class CpuBatchNormBenchmark {
 
     static Shape parse(String text) {
         String[] parts = text.split(":");
-        String[] d = parts[1].split(",");
+        String[] d = parts[1].split("x");
         int a = Integer.parseInt(d[0]), b = Integer.parseInt(d[1]);
         switch (parts[0]) {
             case "NC":

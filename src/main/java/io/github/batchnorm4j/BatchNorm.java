@@ -123,6 +123,7 @@ public final class BatchNorm implements AutoCloseable {
             checkBuffer("y", y, count, shape, true);
             float[] xs = input(x, count, 0);
             float[] ys = outputArray(y, count, 1);
+            checkNoPartialOverlap(xs, offset(x, xs), ys, offset(y, ys), count);
             backend.forwardTraining(state, shape, xs, offset(x, xs), ys, offset(y, ys));
             finishOutput(y, ys, count);
         } finally {
@@ -162,6 +163,7 @@ public final class BatchNorm implements AutoCloseable {
             checkBuffer("y", y, count, shape, true);
             float[] xs = input(x, count, 0);
             float[] ys = outputArray(y, count, 1);
+            checkNoPartialOverlap(xs, offset(x, xs), ys, offset(y, ys), count);
             backend.forwardInference(state, shape, xs, offset(x, xs), ys, offset(y, ys));
             finishOutput(y, ys, count);
         } finally {
@@ -213,6 +215,8 @@ public final class BatchNorm implements AutoCloseable {
             float[] xs = input(x, count, 0);
             float[] dys = input(dy, count, 1);
             float[] dxs = outputArray(dx, count, 2);
+            checkNoPartialOverlap(dys, offset(dy, dys), dxs, offset(dx, dxs), count);
+            checkNoPartialOverlap(xs, offset(x, xs), dxs, offset(dx, dxs), count);
             backend.backward(state, shape, xs, offset(x, xs), dys, offset(dy, dys), dxs, offset(dx, dxs));
             finishOutput(dx, dxs, count);
         } finally {

@@ -109,6 +109,9 @@ class BadInputTest {
         float[] shared = new float[40];
         rejects(IllegalArgumentException.class, "input and output overlap in part (offsets 0 and 3, 24 floats)",
                 () -> layer.forwardTraining(SHAPE, shared, 0, shared, 3));
+        rejects(IllegalArgumentException.class, "input and output overlap in part (offsets 2 and 9, 24 floats)",
+                () -> layer.forwardInference(SHAPE, FloatBuffer.wrap(shared).position(2),
+                        FloatBuffer.wrap(shared).position(9)));
     }
 
     @Test
