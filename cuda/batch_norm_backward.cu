@@ -1,0 +1,153 @@
+// Backward: per-channel sums, coefficients, then dx.
+//
+//   bn_grad_sums_nchw            partial sum(dy) and sum(dy * (x - mean)) of channel c over the
+//                                same blocks as bn_stats_nchw; fp64 per thread
+//   bn_grad_sums_channels_last   the same over row blocks, as bn_stats_channels_last
+//   bn_grad_finalize             one block: adds each channel's partials in order, writes the
+//                                gamma and beta gradients (if non-null) and the coefficients of
+//                                dx = k * dy - kc * (x - mean) - k0 (4 floats: k, kc, k0, unused)
+//   bn_grad_apply_nchw           dx for channels-first data, grid-stride as bn_normalize_nchw
+//   bn_grad_apply_channels_last  dx for rows of C values
+//
+// mean = mean_hi + mean_lo and 1/sqrt(var + eps) are those of the latest forward (params and
+// saved_invstd). dx may be the same memory as dy. The formulas are the CPU path's
+// (CpuBackend.prepareGradient).
+#include "welford.cuh"
+
+extern "C" __global__ void bn_grad_sums_nchw(const float* __restrict__ x, const float* __restrict__ dy,
+                                             long long channels, long long spatial, long long per_channel,
+                                             long long per_block, const double* __restrict__ saved_mean,
+                                             double* __restrict__ partial_dy, double* __restrict__ partial_dyx) {
+    long long c = blockIdx.y;
+    long long b = blockIdx.x;
+    long long start = b * per_block;
+    long long end = min(per_channel, start + per_block);
+    double mean = saved_mean[c];
+    double sum_dy = 0.0, sum_dyx = 0.0;
+    for (long long p = start; p < end;) {
+        long long n = p / spatial;
+        long long s = p - n * spatial;
+        long long len = min(spatial - s, end - p);
+        long long base = (n * channels + c) * spatial + s;
+        for (long long i = threadIdx.x; i < len; i += blockDim.x) {
+            double g = dy[base + i];
+            sum_dy += g;
+            sum_dyx += g * ((double)x[base + i] - mean);
+        }
+        p += len;
+    }
+    block_sum2(sum_dy, sum_dyx);
+    if (threadIdx.x == 0) {
+        long long slot = c * gridDim.x + b;
+        partial_dy[slot] = sum_dy;
+        partial_dyx[slot] = sum_dyx;
+    }
+}
+
+extern "C" __global__ void bn_grad_sums_channels_last(const float* __restrict__ x, const float* __restrict__ dy,
+                                                      long long rows, long long channels, long long rows_per_block,
+                                                      const double* __restrict__ saved_mean,
+                                                      double* __restrict__ partial_dy,
+                                                      double* __restrict__ partial_dyx) {
+    __shared__ double column_dy[32][33];
+    __shared__ double column_dyx[32][33];
+    long long c = (long long)blockIdx.y * 32 + threadIdx.x;
+    long long b = blockIdx.x;
+    long long start = b * rows_per_block;
+    long long end = min(rows, start + rows_per_block);
+    double sum_dy = 0.0, sum_dyx = 0.0;
+    if (c < channels) {
+        double mean = saved_mean[c];
+        for (long long r = start + threadIdx.y; r < end; r += blockDim.y) {
+            double g = dy[r * channels + c];
+            sum_dy += g;
+            sum_dyx += g * ((double)x[r * channels + c] - mean);
+        }
+    }
+    column_dy[threadIdx.y][threadIdx.x] = sum_dy;
+    column_dyx[threadIdx.y][threadIdx.x] = sum_dyx;
+    __syncthreads();
+    if (threadIdx.y == 0 && c < channels) {
+        for (int y = 1; y < blockDim.y; y++) {
+            sum_dy += column_dy[y][threadIdx.x];
+            sum_dyx += column_dyx[y][threadIdx.x];
+        }
+        long long slot = c * gridDim.x + b;
+        partial_dy[slot] = sum_dy;
+        partial_dyx[slot] = sum_dyx;
+    }
+}
+
+// batch_terms = 1 after a training forward (statistics depend on x), 0 after inference.
+// reduce = 0 when there are no partials (inference without affine): only k is written.
+extern "C" __global__ void bn_grad_finalize(const double* __restrict__ partial_dy,
+                                            const double* __restrict__ partial_dyx, long long blocks_per_channel,
+                                            long long channels, long long per_channel,
+                                            const float* __restrict__ saved_invstd, const float* __restrict__ gamma,
+                                            int batch_terms, int reduce, float* __restrict__ gamma_grad,
+                                            float* __restrict__ beta_grad, float4* __restrict__ coefficients) {
+    for (long long c = blockIdx.x * (long long)blockDim.x + threadIdx.x; c < channels;
+         c += (long long)gridDim.x * blockDim.x) {
+        double sum_dy = 0.0, sum_dyx = 0.0;
+        if (reduce) {
+            for (long long b = 0; b < blocks_per_channel; b++) {
+                sum_dy += partial_dy[c * blocks_per_channel + b];
+                sum_dyx += partial_dyx[c * blocks_per_channel + b];
+            }
+        }
+        float invstd = saved_invstd[c];
+        double d_beta = sum_dy;
+        double d_gamma = sum_dyx * invstd;
+        if (gamma_grad) {
+            gamma_grad[c] = (float)d_gamma;
+            beta_grad[c] = (float)d_beta;
+        }
+        double k = (double)(gamma ? gamma[c] : 1.0f) * invstd;
+        float4 coefficient;
+        coefficient.x = (float)k;
+        coefficient.y = batch_terms ? (float)(k * invstd * d_gamma / per_channel) : 0.0f;
+        coefficient.z = batch_terms ? (float)(k * d_beta / per_channel) : 0.0f;
+        coefficient.w = 0.0f;
+        coefficients[c] = coefficient;
+    }
+}
+
+__device__ __forceinline__ float grad_one(float g, float v, float4 p, float4 k) {
+    return k.x * g - k.y * ((v - p.x) - p.y) - k.z;
+}
+
+extern "C" __global__ void bn_grad_apply_nchw(const float* x, const float* dy, float* dx, long long runs,
+                                              long long channels, long long spatial,
+                                              const float4* __restrict__ params,
+                                              const float4* __restrict__ coefficients, int vector) {
+    long long width = vector ? spatial / 4 : spatial;
+    long long total = runs * width;
+    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < total;
+         i += (long long)gridDim.x * blockDim.x) {
+        long long c = (i / width) % channels;
+        float4 p = params[c];
+        float4 k = coefficients[c];
+        if (vector) {
+            float4 v = reinterpret_cast<const float4*>(x)[i];
+            float4 g = reinterpret_cast<const float4*>(dy)[i];
+            float4 r;
+            r.x = grad_one(g.x, v.x, p, k);
+            r.y = grad_one(g.y, v.y, p, k);
+            r.z = grad_one(g.z, v.z, p, k);
+            r.w = grad_one(g.w, v.w, p, k);
+            reinterpret_cast<float4*>(dx)[i] = r;
+        } else {
+            dx[i] = grad_one(dy[i], x[i], p, k);
+        }
+    }
+}
+
+extern "C" __global__ void bn_grad_apply_channels_last(const float* x, const float* dy, float* dx, long long total,
+                                                       long long channels, const float4* __restrict__ params,
+                                                       const float4* __restrict__ coefficients) {
+    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < total;
+         i += (long long)gridDim.x * blockDim.x) {
+        long long c = i % channels;
+        dx[i] = grad_one(dy[i], x[i], params[c], coefficients[c]);
+    }
+}

@@ -1,0 +1,73 @@
+// Batch statistics, step 1 of a training forward: partial Welford states of each channel.
+//
+//   bn_stats_nchw            channels-first (NCHW with H*W > 1): grid (blocks per channel, C),
+//                            1-D blocks of a multiple of 32 threads; block b of channel c covers
+//                            values [b * per_block, (b + 1) * per_block) of the channel, counted
+//                            in memory order (n * HW + hw)
+//   bn_stats_channels_last   NC, NHWC (and NCHW with H*W = 1): rows of C values; grid
+//                            (row blocks, ceil(C / 32)), blocks (32, rows per block step); lane x
+//                            is a channel, so a warp reads 32 neighbouring channels of one row
+//
+// Both write partial (count, mean, M2) of channel c, block b at [c * blocks_per_channel + b];
+// bn_finalize (batch_norm_finalize.cu) merges them in that order. Values are shifted by the
+// channel's first value (x at n = 0, hw = 0), which keeps fp32 accurate for large means.
+#include "welford.cuh"
+
+extern "C" __global__ void bn_stats_nchw(const float* __restrict__ x, long long channels, long long spatial,
+                                         long long per_channel, long long per_block,
+                                         float* __restrict__ partial_count, float* __restrict__ partial_mean,
+                                         float* __restrict__ partial_m2) {
+    long long c = blockIdx.y;
+    long long b = blockIdx.x;
+    long long start = b * per_block;
+    long long end = min(per_channel, start + per_block);
+    float shift = x[c * spatial];
+    Welford w = {0.0f, 0.0f, 0.0f};
+    // Walk the channel's runs of H*W values; each thread takes every blockDim-th value of a run.
+    for (long long p = start; p < end;) {
+        long long n = p / spatial;
+        long long s = p - n * spatial;
+        long long len = min(spatial - s, end - p);
+        const float* run = x + (n * channels + c) * spatial + s;
+        for (long long i = threadIdx.x; i < len; i += blockDim.x) {
+            welford_push(w, run[i] - shift);
+        }
+        p += len;
+    }
+    w = block_welford(w);
+    if (threadIdx.x == 0) {
+        long long slot = c * gridDim.x + b;
+        partial_count[slot] = w.count;
+        partial_mean[slot] = w.mean;
+        partial_m2[slot] = w.m2;
+    }
+}
+
+extern "C" __global__ void bn_stats_channels_last(const float* __restrict__ x, long long rows, long long channels,
+                                                  long long rows_per_block, float* __restrict__ partial_count,
+                                                  float* __restrict__ partial_mean,
+                                                  float* __restrict__ partial_m2) {
+    __shared__ Welford column[32][33]; // [y][x], padded against bank conflicts
+    long long c = (long long)blockIdx.y * 32 + threadIdx.x;
+    long long b = blockIdx.x;
+    long long start = b * rows_per_block;
+    long long end = min(rows, start + rows_per_block);
+    Welford w = {0.0f, 0.0f, 0.0f};
+    if (c < channels) {
+        float shift = x[c];
+        for (long long r = start + threadIdx.y; r < end; r += blockDim.y) {
+            welford_push(w, x[r * channels + c] - shift);
+        }
+    }
+    column[threadIdx.y][threadIdx.x] = w;
+    __syncthreads();
+    if (threadIdx.y == 0 && c < channels) {
+        for (int y = 1; y < blockDim.y; y++) {
+            w = welford_merge(w, column[y][threadIdx.x]);
+        }
+        long long slot = c * gridDim.x + b;
+        partial_count[slot] = w.count;
+        partial_mean[slot] = w.mean;
+        partial_m2[slot] = w.m2;
+    }
+}
