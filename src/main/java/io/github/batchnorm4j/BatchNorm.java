@@ -88,6 +88,14 @@ public final class BatchNorm implements AutoCloseable {
         return config;
     }
 
+    /**
+     * The backend that new layers get, and why: {@code cuda: <device>} or {@code cpu: <reason>}.
+     * Probes for CUDA once per JVM.
+     */
+    public static String backendReport() {
+        return Backends.describe();
+    }
+
     /** The backend that runs this layer's arithmetic, such as {@code cpu}. */
     public String backendName() {
         return backend.name();
@@ -638,9 +646,20 @@ public final class BatchNorm implements AutoCloseable {
             return this;
         }
 
-        /** The layer, on the CPU backend. */
+        /**
+         * The layer, on the backend chosen once per JVM: CUDA where a device, its driver and the
+         * kernels load, else the CPU; the system property {@code batchnorm4j.backend} (over the
+         * environment variable {@code BATCHNORM4J_BACKEND}) forces {@code cpu}, {@code cuda} or
+         * {@code auto}. Forcing cuda where it does not work throws {@link IllegalStateException}.
+         */
         public BatchNorm build() {
-            return build(new CpuBackend());
+            validate();
+            return build(Backends.create());
+        }
+
+        private void validate() {
+            new BatchNormConfig(channels, eps, momentum, cumulative, runningVariance, biasCorrection, affine,
+                    trackRunningStats);
         }
 
         /** The layer on a given backend (tests pin the CPU thread count this way). */

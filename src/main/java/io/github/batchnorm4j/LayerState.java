@@ -96,6 +96,24 @@ final class LayerState {
         }
     }
 
+    /**
+     * Records a training forward whose statistics and running-average update a device computed
+     * (and checked for finiteness): copies them in, all at once.
+     */
+    void commitComputed(Shape shape, double[] mean, float[] invStd, float[] nextRunningMean, float[] nextRunningVar,
+            boolean update) {
+        int channels = config.channels();
+        System.arraycopy(mean, 0, savedMean, 0, channels);
+        System.arraycopy(invStd, 0, savedInvStd, 0, channels);
+        savedShape = shape;
+        savedFromBatch = true;
+        if (update) {
+            System.arraycopy(nextRunningMean, 0, runningMean, 0, channels);
+            System.arraycopy(nextRunningVar, 0, runningVar, 0, channels);
+            numBatchesTracked++;
+        }
+    }
+
     /** Records that an inference forward normalized {@code shape} with the running statistics. */
     void commitRunning(Shape shape) {
         for (int c = 0; c < config.channels(); c++) {

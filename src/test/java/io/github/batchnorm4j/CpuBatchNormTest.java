@@ -351,7 +351,7 @@ class CpuBatchNormTest {
             float[] x = TestData.activations(random, shape, 0);
             float[] y = new float[x.length];
             float[] dx = new float[x.length];
-            try (BatchNorm layer = BatchNorm.builder(shape.channels()).build()) {
+            try (BatchNorm layer = BatchNorm.builder(shape.channels()).build(new CpuBackend())) {
                 long median = medianAllocatedBytes(() -> {
                     layer.forwardTraining(shape, x, y);
                     layer.backward(shape, x, y, dx);
@@ -363,7 +363,7 @@ class CpuBatchNormTest {
         Shape single = Shape.nc(1, 1024);
         float[] z = TestData.activations(random, single, 0);
         float[] out = new float[z.length];
-        try (BatchNorm layer = BatchNorm.builder(1024).build()) {
+        try (BatchNorm layer = BatchNorm.builder(1024).build(new CpuBackend())) {
             long median = medianAllocatedBytes(() -> layer.forwardInference(single, z, out));
             assertEquals(0, median, "median bytes allocated by 20 single-example inferences");
         }
