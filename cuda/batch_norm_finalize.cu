@@ -4,7 +4,9 @@
 //                      from the batch mean and biased variance writes the normalization
 //                      parameters, then, only if every channel's statistics are finite, the
 //                      saved statistics and the running-average update; status[0] = 0 on
-//                      success, else 1 + the first bad channel, and nothing but params changed
+//                      success, 1 + c when channel c's batch statistics are not finite,
+//                      -(1 + c) when its running statistics would overflow float; on failure
+//                      nothing but params changed
 //   bn_running_params  the normalization parameters of inference, from the running statistics
 //
 // params holds 4 floats per channel: mean_hi, mean_lo (mean = hi + lo), scale = gamma * invstd,
@@ -34,9 +36,11 @@ extern "C" __global__ void bn_finalize(const float* __restrict__ partial_count,
                                        float* __restrict__ running_var, double* __restrict__ saved_mean,
                                        float* __restrict__ saved_invstd, float* __restrict__ params,
                                        double* __restrict__ scratch, int* __restrict__ status) {
-    __shared__ int first_bad;
+    __shared__ int first_bad;         // channel with non-finite batch statistics
+    __shared__ int first_overflow;    // channel whose running statistics would overflow
     if (threadIdx.x == 0) {
         first_bad = 0x7fffffff;
+        first_overflow = 0x7fffffff;
     }
     __syncthreads();
     // Pass 1: statistics into scratch (4 doubles per channel: mean, invstd, next mean, next var).
@@ -63,10 +67,10 @@ extern "C" __global__ void bn_finalize(const float* __restrict__ partial_count,
             next_mean = (float)((1.0 - new_weight) * running_mean[c] + new_weight * batch_mean);
             next_var = (float)((1.0 - new_weight) * running_var[c] + new_weight * (variance * variance_scale));
         }
-        bool finite = isfinite(batch_mean) && isfinite(variance) && isfinite(invstd) && isfinite(next_mean)
-                && isfinite(next_var);
-        if (!finite) {
+        if (!(isfinite(batch_mean) && isfinite(variance) && isfinite(invstd))) {
             atomicMin(&first_bad, (int)c);
+        } else if (!(isfinite(next_mean) && isfinite(next_var))) {
+            atomicMin(&first_overflow, (int)c);
         }
         scratch[4 * c] = batch_mean;
         scratch[4 * c + 1] = invstd;
@@ -75,8 +79,9 @@ extern "C" __global__ void bn_finalize(const float* __restrict__ partial_count,
     }
     __syncthreads();
     int bad = first_bad;
+    int overflow = first_overflow;
     // Pass 2: commit, all or nothing.
-    if (bad == 0x7fffffff) {
+    if (bad == 0x7fffffff && overflow == 0x7fffffff) {
         for (long long c = threadIdx.x; c < channels; c += blockDim.x) {
             saved_mean[c] = scratch[4 * c];
             saved_invstd[c] = (float)scratch[4 * c + 1];
@@ -87,7 +92,7 @@ extern "C" __global__ void bn_finalize(const float* __restrict__ partial_count,
         }
     }
     if (threadIdx.x == 0) {
-        status[0] = bad == 0x7fffffff ? 0 : 1 + bad;
+        status[0] = bad != 0x7fffffff ? 1 + bad : overflow != 0x7fffffff ? -(1 + overflow) : 0;
     }
 }
 

@@ -206,10 +206,14 @@ final class CudaBackend implements BatchNormBackend {
                 Pointer.to(scratch.atLeast(4L * channels * Sizeof.DOUBLE)), Pointer.to(status.atLeast(Sizeof.INT))));
         launchNormalize(shape);
         cuMemcpyDtoH(Pointer.to(statusHost), status.pointer(), Sizeof.INT);
-        if (statusHost[0] != 0) {
+        if (statusHost[0] > 0) {
             throw new IllegalArgumentException("batch statistics of channel " + (statusHost[0] - 1)
-                    + " are not finite (or overflow float) for input " + shape
-                    + ": the input holds NaN or Inf; running statistics left unchanged");
+                    + " are not finite for input " + shape
+                    + ": the input holds NaN or Inf or overflows float; running statistics left unchanged");
+        }
+        if (statusHost[0] < 0) {
+            throw new IllegalArgumentException("running statistics of channel " + (-statusHost[0] - 1)
+                    + " would overflow float for input " + shape + "; running statistics left unchanged");
         }
         ensureHost(channels);
         cuMemcpyDtoH(Pointer.to(meanHost), savedMean.pointer(), (long) channels * Sizeof.DOUBLE);
