@@ -166,6 +166,7 @@ final class CudaBackend implements BatchNormBackend {
 
     @Override
     public void close() {
+        cuda.makeCurrent(); // cuMemFree needs the context current on the closing thread
         for (DeviceBuffer buffer : new DeviceBuffer[] {x, y, dx, gamma, beta, runningMean, runningVar, savedMean,
             savedInvStd, params, coefficients, gammaGrad, betaGrad, partialA, partialB, partialC, scratch, status}) {
             buffer.close();
