@@ -54,6 +54,10 @@ public final class BatchNorm implements AutoCloseable {
      */
     public static BatchNorm load(Path file) throws IOException {
         StateFile stored = StateFile.read(file);
+        if (!stored.has(StateFile.CHANNELS)) {
+            throw new StateFileException(file, "has no batchnorm4j settings (member '" + StateFile.CHANNELS
+                    + "'); for a plain PyTorch state_dict build the layer and call loadState");
+        }
         long channels = stored.countScalar(StateFile.CHANNELS);
         if (channels == 0 || channels > Integer.MAX_VALUE) {
             throw new StateFileException(file, "member '" + StateFile.CHANNELS + "' holds " + channels

@@ -110,5 +110,9 @@ class PyTorchGoldenTest {
             assertArrayEquals(f.member("running_var").toFloats(), layer.runningVar());
             assertEquals(3, layer.numBatchesTracked());
         }
+        StateFileException error = org.junit.jupiter.api.Assertions.assertThrows(StateFileException.class,
+                () -> BatchNorm.load(file));
+        org.junit.jupiter.api.Assertions.assertTrue(error.getMessage().contains(
+                "for a plain PyTorch state_dict build the layer and call loadState"), error.getMessage());
     }
 }
