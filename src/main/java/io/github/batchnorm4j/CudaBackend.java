@@ -20,10 +20,7 @@ import jcuda.driver.CUdeviceptr;
  * deterministic on a given GPU (no atomics in any reduction).
  */
 final class CudaBackend implements BatchNormBackend {
-    private static final int THREADS = 256;
-    /** Per-block counts are floats in the kernels: exact up to 2^24. */
-    private static final long MAX_BLOCK_VALUES = 1L << 24;
-    private static final int MAX_GRID_Y = 65535;
+    private static final int THREADS = LaunchGeometry.THREADS;
 
     private final CudaContext cuda;
     private final DeviceBuffer x = new DeviceBuffer();
@@ -55,6 +52,7 @@ final class CudaBackend implements BatchNormBackend {
     // Geometry of the current reduction.
     private long blocksPerChannel;
     private long perBlock;
+    private int gridY;
 
     CudaBackend(CudaContext cuda) {
         this.cuda = cuda;
@@ -124,12 +122,12 @@ final class CudaBackend implements BatchNormBackend {
             CUdeviceptr sumDy = partialA.atLeast(channels * blocksPerChannel * Sizeof.DOUBLE);
             CUdeviceptr sumDyx = partialB.atLeast(channels * blocksPerChannel * Sizeof.DOUBLE);
             if (shape.isChannelsLast()) {
-                launch("bn_grad_sums_channels_last", (int) blocksPerChannel, tiles(channels), 32, 8, Pointer.to(
+                launch("bn_grad_sums_channels_last", (int) blocksPerChannel, gridY, 32, 8, Pointer.to(
                         Pointer.to(x.pointer()), Pointer.to(y.pointer()), longArg(shape.valuesPerChannel()),
                         longArg(channels), longArg(perBlock), Pointer.to(savedMean.pointer()), Pointer.to(sumDy),
                         Pointer.to(sumDyx)));
             } else {
-                launch("bn_grad_sums_nchw", (int) blocksPerChannel, channels, THREADS, 1, Pointer.to(
+                launch("bn_grad_sums_nchw", (int) blocksPerChannel, gridY, THREADS, 1, Pointer.to(
                         Pointer.to(x.pointer()), Pointer.to(y.pointer()), longArg(channels),
                         longArg(shape.spatialSize()), longArg(shape.valuesPerChannel()), longArg(perBlock),
                         Pointer.to(savedMean.pointer()), Pointer.to(sumDy), Pointer.to(sumDyx)));
@@ -183,11 +181,11 @@ final class CudaBackend implements BatchNormBackend {
         CUdeviceptr mean = partialB.atLeast(partials * Sizeof.FLOAT);
         CUdeviceptr m2 = partialC.atLeast(partials * Sizeof.FLOAT);
         if (shape.isChannelsLast()) {
-            launch("bn_stats_channels_last", (int) blocksPerChannel, tiles(channels), 32, 8, Pointer.to(
+            launch("bn_stats_channels_last", (int) blocksPerChannel, gridY, 32, 8, Pointer.to(
                     Pointer.to(x.pointer()), longArg(shape.valuesPerChannel()), longArg(channels), longArg(perBlock),
                     Pointer.to(count), Pointer.to(mean), Pointer.to(m2)));
         } else {
-            launch("bn_stats_nchw", (int) blocksPerChannel, channels, THREADS, 1, Pointer.to(Pointer.to(x.pointer()),
+            launch("bn_stats_nchw", (int) blocksPerChannel, gridY, THREADS, 1, Pointer.to(Pointer.to(x.pointer()),
                     longArg(channels), longArg(shape.spatialSize()), longArg(shape.valuesPerChannel()),
                     longArg(perBlock), Pointer.to(count), Pointer.to(mean), Pointer.to(m2)));
         }
@@ -245,44 +243,19 @@ final class CudaBackend implements BatchNormBackend {
 
     // ---- geometry ----
 
-    /**
-     * Blocks per channel for the reductions: about four blocks per SM over the whole grid, at least
-     * 1024 values per block, and at most 2^24 (float counts stay exact).
-     */
     private void reductionGeometry(Shape shape) {
-        long m = shape.valuesPerChannel();
-        long lanes = shape.isChannelsLast() ? tiles(shape.channels()) : shape.channels();
-        if (!shape.isChannelsLast() && shape.channels() > MAX_GRID_Y) {
-            throw new IllegalArgumentException("the CUDA backend takes at most " + MAX_GRID_Y
-                    + " channels for NCHW data, got " + shape);
-        }
-        long target = 4L * cuda.multiprocessors();
-        long blocks = Math.max(1, ceilDiv(target, lanes));
-        long rowsPerStep = shape.isChannelsLast() ? 8 : 1024;
-        blocks = Math.min(blocks, Math.max(1, ceilDiv(m, rowsPerStep)));
-        blocks = Math.max(blocks, ceilDiv(m, MAX_BLOCK_VALUES));
-        perBlock = ceilDiv(m, blocks);
-        blocksPerChannel = ceilDiv(m, perBlock);
-    }
-
-    private int tiles(int channels) {
-        int tiles = (channels + 31) / 32;
-        if (tiles > MAX_GRID_Y) {
-            throw new IllegalArgumentException("the CUDA backend takes at most " + 32L * MAX_GRID_Y + " channels");
-        }
-        return tiles;
+        LaunchGeometry geometry = LaunchGeometry.reduction(shape, cuda.multiprocessors());
+        blocksPerChannel = geometry.blocksPerChannel;
+        perBlock = geometry.perBlock;
+        gridY = geometry.gridY;
     }
 
     private int gridFor(long work) {
-        return (int) Math.max(1, Math.min(ceilDiv(work, THREADS), 16L * cuda.multiprocessors()));
+        return LaunchGeometry.elementwiseBlocks(work, cuda.multiprocessors());
     }
 
-    private static int blocks(long work) {
-        return (int) Math.max(1, Math.min(ceilDiv(work, THREADS), 65535));
-    }
-
-    private static long ceilDiv(long a, long b) {
-        return a == 0 ? 0 : (a - 1) / b + 1;
+    private static int blocks(long channels) {
+        return LaunchGeometry.channelBlocks(channels);
     }
 
     // ---- transfers and launches ----
