@@ -70,10 +70,9 @@ final class LayerState {
                         + ": the input holds NaN or Inf or overflows float; running statistics left unchanged");
             }
         }
-        long t = numBatchesTracked + 1;
         if (update) {
             long m = shape.valuesPerChannel();
-            double w = config.newBatchWeight(t);
+            double w = config.newBatchWeight(numBatchesTracked + 1);
             double varianceScale = config.runningVariance() == VarianceEstimator.UNBIASED ? (double) m / (m - 1) : 1.0;
             for (int c = 0; c < channels; c++) {
                 nextRunningMean[c] = (float) ((1 - w) * runningMean[c] + w * mean[c]);
@@ -85,20 +84,13 @@ final class LayerState {
                 }
             }
         }
-        System.arraycopy(mean, 0, savedMean, 0, channels);
-        System.arraycopy(invStd, 0, savedInvStd, 0, channels);
-        savedShape = shape;
-        savedFromBatch = true;
-        if (update) {
-            System.arraycopy(nextRunningMean, 0, runningMean, 0, channels);
-            System.arraycopy(nextRunningVar, 0, runningVar, 0, channels);
-            numBatchesTracked = t;
-        }
+        commitComputed(shape, mean, invStd, nextRunningMean, nextRunningVar, update);
     }
 
     /**
-     * Records a training forward whose statistics and running-average update a device computed
-     * (and checked for finiteness): copies them in, all at once.
+     * Records a training forward's checked statistics and, when {@code update}, the next running
+     * statistics: copies them in, all at once. The CUDA backend calls it with what the device
+     * computed and checked.
      */
     void commitComputed(Shape shape, double[] mean, float[] invStd, float[] nextRunningMean, float[] nextRunningVar,
             boolean update) {
