@@ -496,7 +496,10 @@ public final class BatchNorm implements AutoCloseable {
         if (array == null) {
             throw new IllegalArgumentException(name + " must not be null");
         }
-        if (offset < 0 || offset > array.length || array.length - offset < count) {
+        if (offset < 0) {
+            throw new IllegalArgumentException(name + " offset " + offset + " is negative");
+        }
+        if (offset > array.length || array.length - offset < count) {
             throw new IllegalArgumentException(name + " is too short: shape " + shape + " needs " + count
                     + " floats from offset " + offset + ", the array has " + array.length);
         }

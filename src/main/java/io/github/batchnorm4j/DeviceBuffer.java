@@ -27,10 +27,6 @@ final class DeviceBuffer implements AutoCloseable {
         return pointer;
     }
 
-    long bytes() {
-        return bytes;
-    }
-
     @Override
     public void close() {
         if (bytes > 0) {

@@ -94,7 +94,8 @@ class BadInputTest {
                 () -> layer.forwardInference(SHAPE, new float[24], new float[25]));
         rejects(IllegalArgumentException.class, "y is too short: shape NCHW [2, 3, 2, 2] needs 24 floats from offset 5",
                 () -> layer.forwardTraining(SHAPE, new float[24], 0, new float[28], 5));
-        rejects(IllegalArgumentException.class, "x is too short", () -> layer.forwardTraining(SHAPE, x, -1, y, 0));
+        rejects(IllegalArgumentException.class, "x offset -1 is negative",
+                () -> layer.forwardTraining(SHAPE, x, -1, y, 0));
         rejects(IllegalArgumentException.class, "x must not be null", () -> layer.forwardTraining(SHAPE, null, y));
         rejects(IllegalArgumentException.class, "shape must not be null",
                 () -> layer.forwardTraining(null, x, 0, y, 0));

@@ -95,11 +95,11 @@ class CudaBackendTest {
                     float[] x = TestData.activations(random, shape, 2);
                     gpu.forwardTraining(shape, x, a);
                     cpu.forwardTraining(shape, x, b);
-                    assertClose(builder + " y", b, a, 1e-5, 1e-5);
+                    assertClose(cpu.config() + " y", b, a, 1e-5, 1e-5);
                 }
                 if (cpu.config().trackRunningStats()) {
-                    assertClose("running mean", cpu.runningMean(), gpu.runningMean(), 1e-5, 1e-5);
-                    assertClose("running var", cpu.runningVar(), gpu.runningVar(), 1e-5, 1e-5);
+                    assertClose(cpu.config() + " running mean", cpu.runningMean(), gpu.runningMean(), 1e-5, 1e-5);
+                    assertClose(cpu.config() + " running var", cpu.runningVar(), gpu.runningVar(), 1e-5, 1e-5);
                 }
             }
         }

@@ -79,18 +79,26 @@ class PtxAssemblyTest {
     }
 
     private static String errorLog(nvPTXCompilerHandle handle) {
-        long[] size = new long[1];
-        JNvPTXCompiler.nvPTXCompilerGetErrorLogSize(handle, size);
-        byte[] log = new byte[(int) size[0]];
-        JNvPTXCompiler.nvPTXCompilerGetErrorLog(handle, log);
-        return new String(log, StandardCharsets.UTF_8).trim();
+        return log(handle, true);
     }
 
     private static String infoLog(nvPTXCompilerHandle handle) {
+        return log(handle, false);
+    }
+
+    private static String log(nvPTXCompilerHandle handle, boolean errors) {
         long[] size = new long[1];
-        JNvPTXCompiler.nvPTXCompilerGetInfoLogSize(handle, size);
+        if (errors) {
+            JNvPTXCompiler.nvPTXCompilerGetErrorLogSize(handle, size);
+        } else {
+            JNvPTXCompiler.nvPTXCompilerGetInfoLogSize(handle, size);
+        }
         byte[] log = new byte[(int) size[0]];
-        JNvPTXCompiler.nvPTXCompilerGetInfoLog(handle, log);
+        if (errors) {
+            JNvPTXCompiler.nvPTXCompilerGetErrorLog(handle, log);
+        } else {
+            JNvPTXCompiler.nvPTXCompilerGetInfoLog(handle, log);
+        }
         return new String(log, StandardCharsets.UTF_8).trim();
     }
 
