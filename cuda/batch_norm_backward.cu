@@ -12,6 +12,7 @@
 // mean = mean_hi + mean_lo and 1/sqrt(var + eps) are those of the latest forward (params and
 // saved_invstd). dx may be the same memory as dy. The formulas are the CPU path's
 // (CpuBackend.prepareGradient).
+#include "vector_access.cuh"
 #include "welford.cuh"
 
 extern "C" __global__ void bn_grad_sums_nchw(const float* __restrict__ x, const float* __restrict__ dy,
@@ -120,6 +121,7 @@ extern "C" __global__ void bn_grad_apply_nchw(const float* x, const float* dy, f
                                               long long channels, long long spatial,
                                               const float4* __restrict__ params,
                                               const float4* __restrict__ coefficients, int vector) {
+    vector = vector && aligned16(x) && aligned16(dy) && aligned16(dx);
     long long width = vector ? spatial / 4 : spatial;
     long long total = runs * width;
     for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < total;

@@ -3,10 +3,12 @@
 // bn_running_params (4 floats per channel). x and y may be the same memory.
 //
 //   bn_normalize_nchw           channels-first: grid-stride over (run = n * C + c, position)
-//                               pairs; float4 loads when H*W % 4 == 0 and x, y are 16-byte
-//                               aligned (the host checks and passes vector = 1), scalar otherwise
+//                               pairs; float4 loads when H*W % 4 == 0 (the host passes
+//                               vector = 1) and x, y are 16-byte aligned, scalar otherwise
 //   bn_normalize_channels_last  rows of C values: grid-stride over elements; float4 when
 //                               C % 4 == 0 and x, y are 16-byte aligned
+
+#include "vector_access.cuh"
 
 __device__ __forceinline__ float normalize_one(float v, float4 p) {
     return ((v - p.x) - p.y) * p.z + p.w;
@@ -14,6 +16,7 @@ __device__ __forceinline__ float normalize_one(float v, float4 p) {
 
 extern "C" __global__ void bn_normalize_nchw(const float* x, float* y, long long runs, long long channels,
                                              long long spatial, const float4* __restrict__ params, int vector) {
+    vector = vector && aligned16(x) && aligned16(y);
     long long width = vector ? spatial / 4 : spatial;
     long long total = runs * width;
     for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < total;
@@ -36,6 +39,7 @@ extern "C" __global__ void bn_normalize_nchw(const float* x, float* y, long long
 extern "C" __global__ void bn_normalize_channels_last(const float* x, float* y, long long total,
                                                       long long channels, const float4* __restrict__ params,
                                                       int vector) {
+    vector = vector && aligned16(x) && aligned16(y);
     long long count = vector ? total / 4 : total;
     for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < count;
          i += (long long)gridDim.x * blockDim.x) {

@@ -27,8 +27,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
  */
 public final class BatchNorm implements AutoCloseable {
     private final BatchNormConfig config;
-    private final LayerState state;
+    final LayerState state;
     private final BatchNormBackend backend;
+    private DeviceBatchNorm device;
     private final AtomicBoolean inUse = new AtomicBoolean();
     private volatile boolean closed;
 
@@ -98,6 +99,25 @@ public final class BatchNorm implements AutoCloseable {
      */
     public static String backendReport() {
         return Backends.describe();
+    }
+
+    /**
+     * This layer's entry points for device memory the caller owns (JCuda {@code CUdeviceptr}s and
+     * {@code CUstream}s), for dropping the layer into a JCuda pipeline without copies. The layer
+     * must run on the cuda backend; they share its state and its single-thread rule.
+     *
+     * @throws IllegalStateException when the layer runs on the CPU, or is closed
+     */
+    public DeviceBatchNorm device() {
+        requireOpen();
+        if (!(backend instanceof CudaBackend cuda)) {
+            throw new IllegalStateException("this layer runs on the " + backend.name() + " backend; device pointers "
+                    + "need the cuda backend (" + Backends.describe() + ")");
+        }
+        if (device == null) {
+            device = new DeviceBatchNorm(this, cuda);
+        }
+        return device;
     }
 
     /** The backend that runs this layer's arithmetic, such as {@code cpu}. */
@@ -391,7 +411,7 @@ public final class BatchNorm implements AutoCloseable {
 
     // ---- validation ----
 
-    private void enter(Shape shape, boolean needsBatchStatistics) {
+    void enter(Shape shape, boolean needsBatchStatistics) {
         requireOpen();
         if (shape == null) {
             throw new IllegalArgumentException("shape must not be null");
@@ -414,7 +434,7 @@ public final class BatchNorm implements AutoCloseable {
         }
     }
 
-    private void exit() {
+    void exit() {
         inUse.set(false);
         if (closed) {
             backend.close();
@@ -448,7 +468,7 @@ public final class BatchNorm implements AutoCloseable {
         }
     }
 
-    private void checkBackwardShape(Shape shape) {
+    void checkBackwardShape(Shape shape) {
         if (state.savedShape == null) {
             throw new IllegalStateException("backward needs a forward first: no forward has run on this layer");
         }

@@ -1,23 +1,36 @@
 package io.github.batchnorm4j;
 
-import static jcuda.driver.JCudaDriver.cuLaunchKernel;
+import static io.github.batchnorm4j.KernelCall.Scalar.DOUBLE;
+import static io.github.batchnorm4j.KernelCall.Scalar.INT;
+import static io.github.batchnorm4j.KernelCall.Scalar.LONG;
+import static jcuda.driver.JCudaDriver.cuMemGetAddressRange;
 import static jcuda.driver.JCudaDriver.cuMemcpyDtoH;
 import static jcuda.driver.JCudaDriver.cuMemcpyHtoD;
+import static jcuda.driver.JCudaDriver.cuStreamSynchronize;
 
+import jcuda.CudaException;
 import jcuda.Pointer;
 import jcuda.Sizeof;
 import jcuda.driver.CUdeviceptr;
+import jcuda.driver.CUresult;
+import jcuda.driver.CUstream;
 
 /**
  * Batch norm on an NVIDIA GPU through JCuda, with the kernels of {@code cuda/} (see
- * {@link CudaModules}). Host-array calls copy x in and y out; the layer's per-channel state is
- * uploaded each call and the results copied back into {@link LayerState}, so both backends share
- * one definition of the layer's state. A training step is: partial Welford statistics per block,
- * one-block finalize (Chan merge in fp64, EWA update, all-or-nothing on non-finite statistics),
- * normalize.
+ * {@link CudaModules}). A training step is: partial Welford statistics per block, one-block
+ * finalize (Chan merge in fp64, EWA update, all-or-nothing on non-finite statistics), normalize.
  *
- * <p>Launch geometry depends on the shape and the device's SM count only, so results are
- * deterministic on a given GPU (no atomics in any reduction).
+ * <p>Two kinds of entry point share one implementation: host arrays (copied to the layer's own
+ * device buffers and back) and caller-owned device pointers on a caller's stream (no copies of
+ * the tensors). The layer's per-channel state lives on the host ({@link LayerState}), is uploaded
+ * each call and the results copied back, so both backends share one definition of the state and
+ * a failed call leaves it unchanged. That copy-back is why every call ends with the stream
+ * synchronized.
+ *
+ * <p>Steady state allocates nothing: device buffers only grow, kernel parameter lists are built
+ * once ({@link KernelCall}), and host pointers are cached ({@link HostArrayPointer}). Launch
+ * geometry depends on the shape and the device's SM count only, so results are deterministic on a
+ * given GPU (no atomics in any reduction).
  */
 final class CudaBackend implements BatchNormBackend {
     private static final int THREADS = LaunchGeometry.THREADS;
@@ -41,13 +54,56 @@ final class CudaBackend implements BatchNormBackend {
     private final DeviceBuffer partialC = new DeviceBuffer();
     private final DeviceBuffer scratch = new DeviceBuffer();
     private final DeviceBuffer status = new DeviceBuffer();
+    private final DeviceBuffer[] buffers = {x, y, dx, gamma, beta, runningMean, runningVar, savedMean, savedInvStd,
+        params, coefficients, gammaGrad, betaGrad, partialA, partialB, partialC, scratch, status};
 
+    // The tensors of the current call: the layer's own buffers or the caller's device memory.
+    private final DeviceArgument xIn = new DeviceArgument(x.pointer());
+    private final DeviceArgument yOut = new DeviceArgument(y.pointer());
+    private final DeviceArgument dyIn = new DeviceArgument(y.pointer());
+    private final DeviceArgument dxOut = new DeviceArgument(dx.pointer());
+
+    private final KernelCall statsNchw;
+    private final KernelCall statsChannelsLast;
+    private final KernelCall finalizeStatistics;
+    private final KernelCall runningParams;
+    private final KernelCall normalizeNchw;
+    private final KernelCall normalizeChannelsLast;
+    private final KernelCall gradSumsNchw;
+    private final KernelCall gradSumsChannelsLast;
+    private final KernelCall gradFinalize;
+    private final KernelCall gradApplyNchw;
+    private final KernelCall gradApplyChannelsLast;
+
+    // Host side of the copies (cached pointers, so steady state allocates nothing).
+    private final HostArrayPointer hostX = new HostArrayPointer();
+    private final HostArrayPointer hostY = new HostArrayPointer();
+    private final HostArrayPointer hostDy = new HostArrayPointer();
+    private final HostArrayPointer hostDx = new HostArrayPointer();
+    private final HostArrayPointer hostGamma = new HostArrayPointer();
+    private final HostArrayPointer hostBeta = new HostArrayPointer();
+    private final HostArrayPointer hostRunningMean = new HostArrayPointer();
+    private final HostArrayPointer hostRunningVar = new HostArrayPointer();
+    private final HostArrayPointer hostSavedMean = new HostArrayPointer();
+    private final HostArrayPointer hostSavedInvStd = new HostArrayPointer();
+    private final HostArrayPointer hostGammaGrad = new HostArrayPointer();
+    private final HostArrayPointer hostBetaGrad = new HostArrayPointer();
     private final int[] statusHost = new int[1];
+    private final Pointer statusHostPointer = Pointer.to(statusHost);
     private double[] meanHost = new double[0];
     private float[] invStdHost = new float[0];
     private float[] runningMeanHost = new float[0];
     private float[] runningVarHost = new float[0];
     private float[] paramsHost = new float[0];
+    private final HostArrayPointer meanHostPointer = new HostArrayPointer();
+    private final HostArrayPointer invStdHostPointer = new HostArrayPointer();
+    private final HostArrayPointer runningMeanHostPointer = new HostArrayPointer();
+    private final HostArrayPointer runningVarHostPointer = new HostArrayPointer();
+    private final HostArrayPointer paramsHostPointer = new HostArrayPointer();
+
+    // For checking caller pointers.
+    private final CUdeviceptr allocationBase = new CUdeviceptr();
+    private final long[] allocationSize = new long[1];
 
     // Geometry of the current reduction.
     private long blocksPerChannel;
@@ -56,6 +112,37 @@ final class CudaBackend implements BatchNormBackend {
 
     CudaBackend(CudaContext cuda) {
         this.cuda = cuda;
+        Pointer xArg = xIn.argument(), yArg = yOut.argument();
+        statsNchw = call("bn_stats_nchw", xArg, LONG, LONG, LONG, LONG, partialA.argument(),
+                partialB.argument(), partialC.argument());
+        statsChannelsLast = call("bn_stats_channels_last", xArg, LONG, LONG, LONG,
+                partialA.argument(), partialB.argument(), partialC.argument());
+        finalizeStatistics = call("bn_finalize", partialA.argument(), partialB.argument(),
+                partialC.argument(), LONG, LONG, xArg, LONG, DOUBLE, gamma.argument(), beta.argument(), INT, DOUBLE,
+                DOUBLE, runningMean.argument(), runningVar.argument(), savedMean.argument(), savedInvStd.argument(),
+                params.argument(), scratch.argument(), status.argument());
+        runningParams = call("bn_running_params", runningMean.argument(), runningVar.argument(), LONG,
+                DOUBLE, gamma.argument(), beta.argument(), savedMean.argument(), savedInvStd.argument(),
+                params.argument());
+        normalizeNchw = call("bn_normalize_nchw", xArg, yArg, LONG, LONG, LONG, params.argument(), INT);
+        normalizeChannelsLast = call("bn_normalize_channels_last", xArg, yArg, LONG, LONG,
+                params.argument(), INT);
+        Pointer dyArg = dyIn.argument(), dxArg = dxOut.argument();
+        gradSumsNchw = call("bn_grad_sums_nchw", xArg, dyArg, LONG, LONG, LONG, LONG,
+                savedMean.argument(), partialA.argument(), partialB.argument());
+        gradSumsChannelsLast = call("bn_grad_sums_channels_last", xArg, dyArg, LONG, LONG, LONG,
+                savedMean.argument(), partialA.argument(), partialB.argument());
+        gradFinalize = call("bn_grad_finalize", partialA.argument(), partialB.argument(), LONG, LONG,
+                LONG, savedInvStd.argument(), gamma.argument(), INT, INT, gammaGrad.argument(), betaGrad.argument(),
+                coefficients.argument());
+        gradApplyNchw = call("bn_grad_apply_nchw", xArg, dyArg, dxArg, LONG, LONG, LONG,
+                params.argument(), coefficients.argument(), INT);
+        gradApplyChannelsLast = call("bn_grad_apply_channels_last", xArg, dyArg, dxArg, LONG, LONG,
+                params.argument(), coefficients.argument());
+    }
+
+    private KernelCall call(String kernel, Object... slots) {
+        return new KernelCall(kernel, cuda.kernel(kernel), slots);
     }
 
     @Override
@@ -63,46 +150,159 @@ final class CudaBackend implements BatchNormBackend {
         return "cuda";
     }
 
+    // ---- host arrays ----
+
     @Override
     public void forwardTraining(LayerState state, Shape shape, float[] hostX, int xOffset, float[] hostY, int yOffset) {
-        cuda.makeCurrent();
-        long count = shape.elementCount();
-        upload(x, hostX, xOffset, count);
-        uploadChannelState(state);
-        batchStatisticsAndNormalize(state, shape, state.config.trackRunningStats());
-        download(y, hostY, yOffset, count);
+        try {
+            cuda.makeCurrent();
+            long count = shape.elementCount();
+            upload(x, this.hostX.to(hostX, xOffset), count);
+            y.atLeast(count * Sizeof.FLOAT);
+            aimAtOwnBuffers();
+            training(state, shape, null);
+            download(this.hostY.to(hostY, yOffset), y, count);
+        } catch (CudaException e) {
+            throw CudaCalls.map(e);
+        }
     }
 
     @Override
     public void forwardInference(LayerState state, Shape shape, float[] hostX, int xOffset, float[] hostY, int yOffset) {
-        cuda.makeCurrent();
-        long count = shape.elementCount();
-        upload(x, hostX, xOffset, count);
-        uploadChannelState(state);
-        if (!state.config.trackRunningStats()) {
-            batchStatisticsAndNormalize(state, shape, false);
-        } else {
-            long channels = shape.channels();
-            launch("bn_running_params", blocks(channels), 1, THREADS, 1, Pointer.to(
-                    Pointer.to(runningMean.pointer()), Pointer.to(runningVar.pointer()), longArg(channels),
-                    Pointer.to(new double[] {state.config.eps()}), Pointer.to(gamma.pointer()),
-                    Pointer.to(beta.pointer()), Pointer.to(savedMean.atLeast(channels * Sizeof.DOUBLE)),
-                    Pointer.to(savedInvStd.atLeast(channels * Sizeof.FLOAT)),
-                    Pointer.to(params.atLeast(channels * 4 * Sizeof.FLOAT))));
-            launchNormalize(shape);
-            state.commitRunning(shape);
+        try {
+            cuda.makeCurrent();
+            long count = shape.elementCount();
+            upload(x, this.hostX.to(hostX, xOffset), count);
+            y.atLeast(count * Sizeof.FLOAT);
+            aimAtOwnBuffers();
+            inference(state, shape, null);
+            download(this.hostY.to(hostY, yOffset), y, count);
+        } catch (CudaException e) {
+            throw CudaCalls.map(e);
         }
-        download(y, hostY, yOffset, count);
     }
 
     @Override
     public void backward(LayerState state, Shape shape, float[] hostX, int xOffset, float[] hostDy, int dyOffset,
             float[] hostDx, int dxOffset) {
-        cuda.makeCurrent();
+        try {
+            cuda.makeCurrent();
+            long count = shape.elementCount();
+            upload(x, this.hostX.to(hostX, xOffset), count);
+            upload(y, this.hostDy.to(hostDy, dyOffset), count); // y holds dy
+            dx.atLeast(count * Sizeof.FLOAT);
+            aimAtOwnBuffers();
+            gradient(state, shape, null);
+            download(this.hostDx.to(hostDx, dxOffset), dx, count);
+        } catch (CudaException e) {
+            throw CudaCalls.map(e);
+        }
+    }
+
+    // ---- caller device memory ----
+
+    /** Training forward from the caller's device x into device y, on {@code stream} (null: the default stream). */
+    void forwardTraining(LayerState state, Shape shape, CUdeviceptr deviceX, CUdeviceptr deviceY, CUstream stream) {
+        try {
+            cuda.makeCurrent();
+            xIn.aimAt(deviceX);
+            yOut.aimAt(deviceY);
+            training(state, shape, stream);
+        } catch (CudaException e) {
+            throw CudaCalls.map(e);
+        }
+    }
+
+    void forwardInference(LayerState state, Shape shape, CUdeviceptr deviceX, CUdeviceptr deviceY, CUstream stream) {
+        try {
+            cuda.makeCurrent();
+            xIn.aimAt(deviceX);
+            yOut.aimAt(deviceY);
+            inference(state, shape, stream);
+        } catch (CudaException e) {
+            throw CudaCalls.map(e);
+        }
+    }
+
+    void backward(LayerState state, Shape shape, CUdeviceptr deviceX, CUdeviceptr deviceDy, CUdeviceptr deviceDx,
+            CUstream stream) {
+        try {
+            cuda.makeCurrent();
+            xIn.aimAt(deviceX);
+            dyIn.aimAt(deviceDy);
+            dxOut.aimAt(deviceDx);
+            gradient(state, shape, stream);
+        } catch (CudaException e) {
+            throw CudaCalls.map(e);
+        }
+    }
+
+    /**
+     * Throws IllegalArgumentException unless {@code pointer} lies in a live device allocation with
+     * at least {@code bytes} bytes from it: checked before any launch, since a kernel reading past
+     * an allocation is a crash, not an exception.
+     */
+    void checkDeviceRange(String name, CUdeviceptr pointer, long bytes, Shape shape) {
+        try {
+            cuda.makeCurrent();
+            int result = cuMemGetAddressRange(allocationBase, allocationSize, pointer);
+            if (result != CUresult.CUDA_SUCCESS) {
+                throw new IllegalArgumentException(name + " is not a live device allocation of this context ("
+                        + CUresult.stringFor(result) + "); was it freed?");
+            }
+            long available = DeviceAddress.of(allocationBase) + allocationSize[0] - DeviceAddress.of(pointer);
+            if (available < bytes) {
+                throw new IllegalArgumentException(name + " has " + available + " bytes from the pointer to the end "
+                        + "of its allocation but " + shape + " needs " + bytes);
+            }
+        } catch (CudaException e) {
+            throw new IllegalArgumentException(name + " is not a live device allocation of this context ("
+                    + e.getMessage() + "); was it freed?", e);
+        }
+    }
+
+    @Override
+    public void close() {
+        try {
+            cuda.makeCurrent(); // cuMemFree needs the context current on the closing thread
+            for (DeviceBuffer buffer : buffers) {
+                buffer.close();
+            }
+        } catch (CudaException e) {
+            throw CudaCalls.map(e);
+        } finally {
+            for (HostArrayPointer pointer : new HostArrayPointer[] {hostX, hostY, hostDy, hostDx}) {
+                pointer.clear(); // let go of the caller's arrays
+            }
+        }
+    }
+
+    // ---- the three operations, on xIn/yOut/dyIn/dxOut ----
+
+    private void training(LayerState state, Shape shape, CUstream stream) {
+        uploadChannelState(state);
+        batchStatisticsAndNormalize(state, shape, state.config.trackRunningStats(), stream);
+    }
+
+    private void inference(LayerState state, Shape shape, CUstream stream) {
+        uploadChannelState(state);
+        if (!state.config.trackRunningStats()) {
+            batchStatisticsAndNormalize(state, shape, false, stream);
+            return;
+        }
+        long channels = shape.channels();
+        savedMean.atLeast(channels * Sizeof.DOUBLE);
+        savedInvStd.atLeast(channels * Sizeof.FLOAT);
+        params.atLeast(channels * 4 * Sizeof.FLOAT);
+        runningParams.arg(channels).arg(state.config.eps()).launch(blocks(channels), 1, THREADS, 1, stream);
+        launchNormalize(shape, stream);
+        synchronize(stream);
+        state.commitRunning(shape);
+    }
+
+    private void gradient(LayerState state, Shape shape, CUstream stream) {
         int channels = shape.channels();
         long count = shape.elementCount();
-        upload(x, hostX, xOffset, count);
-        upload(y, hostDy, dyOffset, count); // y holds dy
         uploadChannelState(state);
         // The latest forward's statistics, from the host (device params may hold a failed step's).
         ensureHost(channels);
@@ -111,100 +311,77 @@ final class CudaBackend implements BatchNormBackend {
             paramsHost[4 * c] = hi;
             paramsHost[4 * c + 1] = (float) (state.savedMean[c] - hi);
         }
-        cuMemcpyHtoD(params.atLeast(4L * channels * Sizeof.FLOAT), Pointer.to(paramsHost), 4L * channels * Sizeof.FLOAT);
-        cuMemcpyHtoD(savedMean.atLeast((long) channels * Sizeof.DOUBLE), Pointer.to(state.savedMean),
-                (long) channels * Sizeof.DOUBLE);
-        cuMemcpyHtoD(savedInvStd.atLeast((long) channels * Sizeof.FLOAT), Pointer.to(state.savedInvStd),
-                (long) channels * Sizeof.FLOAT);
+        upload(params, paramsHostPointer.to(paramsHost, 0), 4L * channels);
+        long meanBytes = (long) channels * Sizeof.DOUBLE;
+        CudaCalls.check(cuMemcpyHtoD(savedMean.atLeast(meanBytes), hostSavedMean.to(state.savedMean, 0), meanBytes),
+                "cuMemcpyHtoD", "saved mean");
+        upload(savedInvStd, hostSavedInvStd.to(state.savedInvStd, 0), channels);
+        idleUntilUploaded();
         boolean reduce = state.savedFromBatch || state.config.affine();
         if (reduce) {
             reductionGeometry(shape);
-            CUdeviceptr sumDy = partialA.atLeast(channels * blocksPerChannel * Sizeof.DOUBLE);
-            CUdeviceptr sumDyx = partialB.atLeast(channels * blocksPerChannel * Sizeof.DOUBLE);
+            partialA.atLeast(channels * blocksPerChannel * Sizeof.DOUBLE);
+            partialB.atLeast(channels * blocksPerChannel * Sizeof.DOUBLE);
             if (shape.isChannelsLast()) {
-                launch("bn_grad_sums_channels_last", (int) blocksPerChannel, gridY, 32, 8, Pointer.to(
-                        Pointer.to(x.pointer()), Pointer.to(y.pointer()), longArg(shape.valuesPerChannel()),
-                        longArg(channels), longArg(perBlock), Pointer.to(savedMean.pointer()), Pointer.to(sumDy),
-                        Pointer.to(sumDyx)));
+                gradSumsChannelsLast.arg(shape.valuesPerChannel()).arg((long) channels).arg(perBlock)
+                        .launch((int) blocksPerChannel, gridY, 32, 8, stream);
             } else {
-                launch("bn_grad_sums_nchw", (int) blocksPerChannel, gridY, THREADS, 1, Pointer.to(
-                        Pointer.to(x.pointer()), Pointer.to(y.pointer()), longArg(channels),
-                        longArg(shape.spatialSize()), longArg(shape.valuesPerChannel()), longArg(perBlock),
-                        Pointer.to(savedMean.pointer()), Pointer.to(sumDy), Pointer.to(sumDyx)));
+                gradSumsNchw.arg((long) channels).arg(shape.spatialSize()).arg(shape.valuesPerChannel()).arg(perBlock)
+                        .launch((int) blocksPerChannel, gridY, THREADS, 1, stream);
             }
         } else {
             blocksPerChannel = 0;
+            partialA.atLeast(8);
+            partialB.atLeast(8);
         }
-        launch("bn_grad_finalize", blocks(channels), 1, THREADS, 1, Pointer.to(
-                Pointer.to(partialA.atLeast(8)), Pointer.to(partialB.atLeast(8)), longArg(blocksPerChannel),
-                longArg(channels), longArg(shape.valuesPerChannel()), Pointer.to(savedInvStd.pointer()),
-                Pointer.to(gamma.pointer()), intArg(state.savedFromBatch ? 1 : 0), intArg(reduce ? 1 : 0),
-                Pointer.to(gammaGrad.atLeast((long) channels * Sizeof.FLOAT)),
-                Pointer.to(betaGrad.atLeast((long) channels * Sizeof.FLOAT)),
-                Pointer.to(coefficients.atLeast(4L * channels * Sizeof.FLOAT))));
-        CUdeviceptr out = dx.atLeast(count * Sizeof.FLOAT);
+        gammaGrad.atLeast((long) channels * Sizeof.FLOAT);
+        betaGrad.atLeast((long) channels * Sizeof.FLOAT);
+        coefficients.atLeast(4L * channels * Sizeof.FLOAT);
+        gradFinalize.arg(blocksPerChannel).arg((long) channels).arg(shape.valuesPerChannel())
+                .arg(state.savedFromBatch ? 1 : 0).arg(reduce ? 1 : 0).launch(blocks(channels), 1, THREADS, 1, stream);
         if (shape.isChannelsLast()) {
-            launch("bn_grad_apply_channels_last", gridFor(count), 1, THREADS, 1, Pointer.to(Pointer.to(x.pointer()),
-                    Pointer.to(y.pointer()), Pointer.to(out), longArg(count), longArg(channels),
-                    Pointer.to(params.pointer()), Pointer.to(coefficients.pointer())));
+            gradApplyChannelsLast.arg(count).arg((long) channels).launch(gridFor(count), 1, THREADS, 1, stream);
         } else {
             boolean vector = shape.spatialSize() % 4 == 0;
-            long runs = (long) shape.n() * channels;
-            launch("bn_grad_apply_nchw", gridFor(vector ? count / 4 : count), 1, THREADS, 1, Pointer.to(
-                    Pointer.to(x.pointer()), Pointer.to(y.pointer()), Pointer.to(out), longArg(runs),
-                    longArg(channels), longArg(shape.spatialSize()), Pointer.to(params.pointer()),
-                    Pointer.to(coefficients.pointer()), intArg(vector ? 1 : 0)));
+            gradApplyNchw.arg((long) shape.n() * channels).arg((long) channels).arg(shape.spatialSize())
+                    .arg(vector ? 1 : 0).launch(gridFor(vector ? count / 4 : count), 1, THREADS, 1, stream);
         }
-        download(dx, hostDx, dxOffset, count);
+        synchronize(stream);
         if (state.config.affine()) {
-            cuMemcpyDtoH(Pointer.to(state.gammaGradient), gammaGrad.pointer(), (long) channels * Sizeof.FLOAT);
-            cuMemcpyDtoH(Pointer.to(state.betaGradient), betaGrad.pointer(), (long) channels * Sizeof.FLOAT);
+            download(hostGammaGrad.to(state.gammaGradient, 0), gammaGrad, channels);
+            download(hostBetaGrad.to(state.betaGradient, 0), betaGrad, channels);
         }
     }
 
-    @Override
-    public void close() {
-        cuda.makeCurrent(); // cuMemFree needs the context current on the closing thread
-        for (DeviceBuffer buffer : new DeviceBuffer[] {x, y, dx, gamma, beta, runningMean, runningVar, savedMean,
-            savedInvStd, params, coefficients, gammaGrad, betaGrad, partialA, partialB, partialC, scratch, status}) {
-            buffer.close();
-        }
-    }
-
-    // ---- training statistics ----
-
-    private void batchStatisticsAndNormalize(LayerState state, Shape shape, boolean update) {
+    private void batchStatisticsAndNormalize(LayerState state, Shape shape, boolean update, CUstream stream) {
         int channels = shape.channels();
         reductionGeometry(shape);
         long partials = channels * blocksPerChannel;
-        CUdeviceptr count = partialA.atLeast(partials * Sizeof.FLOAT);
-        CUdeviceptr mean = partialB.atLeast(partials * Sizeof.FLOAT);
-        CUdeviceptr m2 = partialC.atLeast(partials * Sizeof.FLOAT);
+        partialA.atLeast(partials * Sizeof.FLOAT);
+        partialB.atLeast(partials * Sizeof.FLOAT);
+        partialC.atLeast(partials * Sizeof.FLOAT);
         if (shape.isChannelsLast()) {
-            launch("bn_stats_channels_last", (int) blocksPerChannel, gridY, 32, 8, Pointer.to(
-                    Pointer.to(x.pointer()), longArg(shape.valuesPerChannel()), longArg(channels), longArg(perBlock),
-                    Pointer.to(count), Pointer.to(mean), Pointer.to(m2)));
+            statsChannelsLast.arg(shape.valuesPerChannel()).arg((long) channels).arg(perBlock)
+                    .launch((int) blocksPerChannel, gridY, 32, 8, stream);
         } else {
-            launch("bn_stats_nchw", (int) blocksPerChannel, gridY, THREADS, 1, Pointer.to(Pointer.to(x.pointer()),
-                    longArg(channels), longArg(shape.spatialSize()), longArg(shape.valuesPerChannel()),
-                    longArg(perBlock), Pointer.to(count), Pointer.to(mean), Pointer.to(m2)));
+            statsNchw.arg((long) channels).arg(shape.spatialSize()).arg(shape.valuesPerChannel()).arg(perBlock)
+                    .launch((int) blocksPerChannel, gridY, THREADS, 1, stream);
         }
         long m = shape.valuesPerChannel();
         long t = state.numBatchesTracked + 1;
         double weight = update ? state.config.newBatchWeight(t) : 0;
         double varianceScale = state.config.runningVariance() == VarianceEstimator.UNBIASED ? (double) m / (m - 1) : 1;
-        launch("bn_finalize", 1, 1, THREADS, 1, Pointer.to(Pointer.to(count), Pointer.to(mean), Pointer.to(m2),
-                longArg(blocksPerChannel), longArg(channels), Pointer.to(x.pointer()),
-                longArg(shape.isChannelsLast() ? 1 : shape.spatialSize()), Pointer.to(new double[] {state.config.eps()}),
-                Pointer.to(gamma.pointer()), Pointer.to(beta.pointer()), intArg(update ? 1 : 0),
-                Pointer.to(new double[] {weight}), Pointer.to(new double[] {varianceScale}),
-                Pointer.to(runningMean.pointer()), Pointer.to(runningVar.pointer()),
-                Pointer.to(savedMean.atLeast((long) channels * Sizeof.DOUBLE)),
-                Pointer.to(savedInvStd.atLeast((long) channels * Sizeof.FLOAT)),
-                Pointer.to(params.atLeast(4L * channels * Sizeof.FLOAT)),
-                Pointer.to(scratch.atLeast(4L * channels * Sizeof.DOUBLE)), Pointer.to(status.atLeast(Sizeof.INT))));
-        launchNormalize(shape);
-        cuMemcpyDtoH(Pointer.to(statusHost), status.pointer(), Sizeof.INT);
+        savedMean.atLeast((long) channels * Sizeof.DOUBLE);
+        savedInvStd.atLeast((long) channels * Sizeof.FLOAT);
+        params.atLeast(4L * channels * Sizeof.FLOAT);
+        scratch.atLeast(4L * channels * Sizeof.DOUBLE);
+        status.atLeast(Sizeof.INT);
+        finalizeStatistics.arg(blocksPerChannel).arg((long) channels)
+                .arg(shape.isChannelsLast() ? 1L : shape.spatialSize()).arg(state.config.eps()).arg(update ? 1 : 0)
+                .arg(weight).arg(varianceScale).launch(1, 1, THREADS, 1, stream);
+        launchNormalize(shape, stream);
+        synchronize(stream);
+        CudaCalls.check(cuMemcpyDtoH(statusHostPointer, status.pointer(), Sizeof.INT), "cuMemcpyDtoH", "status");
         if (statusHost[0] > 0) {
             throw new IllegalArgumentException("batch statistics of channel " + (statusHost[0] - 1)
                     + " are not finite for input " + shape
@@ -215,29 +392,28 @@ final class CudaBackend implements BatchNormBackend {
                     + " would overflow float for input " + shape + "; running statistics left unchanged");
         }
         ensureHost(channels);
-        cuMemcpyDtoH(Pointer.to(meanHost), savedMean.pointer(), (long) channels * Sizeof.DOUBLE);
-        cuMemcpyDtoH(Pointer.to(invStdHost), savedInvStd.pointer(), (long) channels * Sizeof.FLOAT);
+        long meanBytes = (long) channels * Sizeof.DOUBLE;
+        CudaCalls.check(cuMemcpyDtoH(meanHostPointer.to(meanHost, 0), savedMean.pointer(), meanBytes), "cuMemcpyDtoH",
+                "batch mean");
+        download(invStdHostPointer.to(invStdHost, 0), savedInvStd, channels);
         if (update) {
-            cuMemcpyDtoH(Pointer.to(runningMeanHost), runningMean.pointer(), (long) channels * Sizeof.FLOAT);
-            cuMemcpyDtoH(Pointer.to(runningVarHost), runningVar.pointer(), (long) channels * Sizeof.FLOAT);
+            download(runningMeanHostPointer.to(runningMeanHost, 0), runningMean, channels);
+            download(runningVarHostPointer.to(runningVarHost, 0), runningVar, channels);
         }
         state.commitComputed(shape, meanHost, invStdHost, runningMeanHost, runningVarHost, update);
     }
 
-    private void launchNormalize(Shape shape) {
+    private void launchNormalize(Shape shape, CUstream stream) {
         long count = shape.elementCount();
-        CUdeviceptr out = y.atLeast(count * Sizeof.FLOAT);
         if (shape.isChannelsLast()) {
             boolean vector = shape.channels() % 4 == 0;
-            launch("bn_normalize_channels_last", gridFor(vector ? count / 4 : count), 1, THREADS, 1, Pointer.to(
-                    Pointer.to(x.pointer()), Pointer.to(out), longArg(count), longArg(shape.channels()),
-                    Pointer.to(params.pointer()), intArg(vector ? 1 : 0)));
+            normalizeChannelsLast.arg(count).arg((long) shape.channels()).arg(vector ? 1 : 0)
+                    .launch(gridFor(vector ? count / 4 : count), 1, THREADS, 1, stream);
         } else {
             boolean vector = shape.spatialSize() % 4 == 0;
-            launch("bn_normalize_nchw", gridFor(vector ? count / 4 : count), 1, THREADS, 1, Pointer.to(
-                    Pointer.to(x.pointer()), Pointer.to(out), longArg((long) shape.n() * shape.channels()),
-                    longArg(shape.channels()), longArg(shape.spatialSize()), Pointer.to(params.pointer()),
-                    intArg(vector ? 1 : 0)));
+            normalizeNchw.arg((long) shape.n() * shape.channels()).arg((long) shape.channels())
+                    .arg(shape.spatialSize()).arg(vector ? 1 : 0)
+                    .launch(gridFor(vector ? count / 4 : count), 1, THREADS, 1, stream);
         }
     }
 
@@ -258,24 +434,45 @@ final class CudaBackend implements BatchNormBackend {
         return LaunchGeometry.channelBlocks(channels);
     }
 
-    // ---- transfers and launches ----
+    // ---- transfers ----
+
+    /** Host-array calls: the kernels read and write the layer's own buffers. */
+    private void aimAtOwnBuffers() {
+        xIn.aimAt(x.pointer());
+        yOut.aimAt(y.pointer());
+        dyIn.aimAt(y.pointer());
+        dxOut.aimAt(dx.pointer());
+    }
 
     private void uploadChannelState(LayerState state) {
-        long bytes = (long) state.config.channels() * Sizeof.FLOAT;
-        cuMemcpyHtoD(gamma.atLeast(bytes), Pointer.to(state.gamma), bytes);
-        cuMemcpyHtoD(beta.atLeast(bytes), Pointer.to(state.beta), bytes);
-        cuMemcpyHtoD(runningMean.atLeast(bytes), Pointer.to(state.runningMean), bytes);
-        cuMemcpyHtoD(runningVar.atLeast(bytes), Pointer.to(state.runningVar), bytes);
+        int channels = state.config.channels();
+        upload(gamma, hostGamma.to(state.gamma, 0), channels);
+        upload(beta, hostBeta.to(state.beta, 0), channels);
+        upload(runningMean, hostRunningMean.to(state.runningMean, 0), channels);
+        upload(runningVar, hostRunningVar.to(state.runningVar, 0), channels);
+        idleUntilUploaded();
     }
 
-    private static void upload(DeviceBuffer buffer, float[] host, int offset, long count) {
-        cuMemcpyHtoD(buffer.atLeast(count * Sizeof.FLOAT), Pointer.to(host).withByteOffset((long) offset * Sizeof.FLOAT),
-                count * Sizeof.FLOAT);
+    /**
+     * A synchronous copy from pageable memory may return before its DMA ends, and that DMA runs on
+     * the legacy default stream, which a caller's non-blocking stream does not wait for. Waiting
+     * here orders the uploads before kernels on any stream.
+     */
+    private static void idleUntilUploaded() {
+        CudaCalls.check(cuStreamSynchronize(null), "cuStreamSynchronize", "default stream");
     }
 
-    private static void download(DeviceBuffer buffer, float[] host, int offset, long count) {
-        cuMemcpyDtoH(Pointer.to(host).withByteOffset((long) offset * Sizeof.FLOAT), buffer.pointer(),
-                count * Sizeof.FLOAT);
+    private static void synchronize(CUstream stream) {
+        CudaCalls.check(cuStreamSynchronize(stream), "cuStreamSynchronize");
+    }
+
+    private static void upload(DeviceBuffer buffer, Pointer host, long floats) {
+        long bytes = floats * Sizeof.FLOAT;
+        CudaCalls.check(cuMemcpyHtoD(buffer.atLeast(bytes), host, bytes), "cuMemcpyHtoD");
+    }
+
+    private static void download(Pointer host, DeviceBuffer buffer, long floats) {
+        CudaCalls.check(cuMemcpyDtoH(host, buffer.pointer(), floats * Sizeof.FLOAT), "cuMemcpyDtoH");
     }
 
     private void ensureHost(int channels) {
@@ -286,17 +483,5 @@ final class CudaBackend implements BatchNormBackend {
             runningVarHost = new float[channels];
             paramsHost = new float[4 * channels];
         }
-    }
-
-    private void launch(String kernel, int gridX, int gridY, int blockX, int blockY, Pointer arguments) {
-        cuLaunchKernel(cuda.kernel(kernel), gridX, gridY, 1, blockX, blockY, 1, 0, null, arguments, null);
-    }
-
-    private static Pointer longArg(long value) {
-        return Pointer.to(new long[] {value});
-    }
-
-    private static Pointer intArg(int value) {
-        return Pointer.to(new int[] {value});
     }
 }

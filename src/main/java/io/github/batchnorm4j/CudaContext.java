@@ -21,7 +21,7 @@ import jcuda.driver.CUdevice;
 import jcuda.driver.CUdevice_attribute;
 import jcuda.driver.CUfunction;
 import jcuda.driver.CUmodule;
-import jcuda.driver.JCudaDriver;
+import jcuda.driver.CUresult;
 
 /**
  * Device 0's primary context with batchnorm4j's PTX modules loaded: the one class, with
@@ -43,53 +43,60 @@ final class CudaContext {
 
     /** Loads JCuda, initializes the driver, takes device 0 and loads every module; throws on any failure. */
     static CudaContext open() {
-        JCudaDriver.setExceptionsEnabled(true);
-        cuInit(0);
+        CudaCalls.check(cuInit(0), "cuInit");
         int[] count = new int[1];
-        cuDeviceGetCount(count);
+        CudaCalls.check(cuDeviceGetCount(count), "cuDeviceGetCount");
         if (count[0] == 0) {
             throw new IllegalStateException("CUDA_ERROR_NO_DEVICE: the driver works but sees no CUDA device");
         }
         CUdevice device = new CUdevice();
-        cuDeviceGet(device, 0);
+        CudaCalls.check(cuDeviceGet(device, 0), "cuDeviceGet");
         CUcontext context = new CUcontext();
-        cuDevicePrimaryCtxRetain(context, device);
-        cuCtxSetCurrent(context);
+        CudaCalls.check(cuDevicePrimaryCtxRetain(context, device), "cuDevicePrimaryCtxRetain");
+        CudaCalls.check(cuCtxSetCurrent(context), "cuCtxSetCurrent");
         Map<String, CUfunction> kernels = new HashMap<>();
         for (CudaModules module : CudaModules.values()) {
             CUmodule loaded = new CUmodule();
+            int result;
             try {
-                cuModuleLoadData(loaded, module.ptx());
-            } catch (CudaException e) {
+                result = cuModuleLoadData(loaded, module.ptx());
+            } catch (CudaException e) { // the application turned on JCuda's exceptions
                 throw new IllegalStateException("loading " + module.resource() + " failed: " + e.getMessage(), e);
+            }
+            if (result != CUresult.CUDA_SUCCESS) {
+                throw new IllegalStateException("loading " + module.resource() + " failed: "
+                        + CUresult.stringFor(result));
             }
             for (String name : module.kernels()) {
                 CUfunction function = new CUfunction();
-                cuModuleGetFunction(function, loaded, name);
+                CudaCalls.check(cuModuleGetFunction(function, loaded, name), "cuModuleGetFunction", name);
                 kernels.put(name, function);
             }
         }
-        int[] value = new int[1];
-        cuDeviceGetAttribute(value, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, device);
-        int sms = value[0];
-        cuDeviceGetAttribute(value, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, device);
-        int major = value[0];
-        cuDeviceGetAttribute(value, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, device);
-        int minor = value[0];
+        int sms = attribute(device, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT);
+        int major = attribute(device, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR);
+        int minor = attribute(device, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR);
         byte[] name = new byte[256];
-        cuDeviceGetName(name, name.length, device);
+        CudaCalls.check(cuDeviceGetName(name, name.length, device), "cuDeviceGetName");
         int[] driver = new int[1];
-        cuDriverGetVersion(driver);
+        CudaCalls.check(cuDriverGetVersion(driver), "cuDriverGetVersion");
         long[] memory = new long[1];
-        cuDeviceTotalMem(memory, device);
+        CudaCalls.check(cuDeviceTotalMem(memory, device), "cuDeviceTotalMem");
         String deviceName = new String(name, StandardCharsets.US_ASCII).trim().replace("\0", "");
         String description = deviceName + ", compute capability " + major + "." + minor + ", " + sms
                 + " SMs, " + (memory[0] >> 20) + " MiB, driver " + driver[0] / 1000 + "." + (driver[0] % 1000) / 10;
         return new CudaContext(context, kernels, sms, description);
     }
 
+    private static int attribute(CUdevice device, int attribute) {
+        int[] value = new int[1];
+        CudaCalls.check(cuDeviceGetAttribute(value, attribute, device), "cuDeviceGetAttribute",
+                CUdevice_attribute.stringFor(attribute));
+        return value[0];
+    }
+
     void makeCurrent() {
-        cuCtxSetCurrent(context);
+        CudaCalls.check(cuCtxSetCurrent(context), "cuCtxSetCurrent");
     }
 
     CUfunction kernel(String name) {

@@ -3,22 +3,27 @@ package io.github.batchnorm4j;
 import static jcuda.driver.JCudaDriver.cuMemAlloc;
 import static jcuda.driver.JCudaDriver.cuMemFree;
 
+import jcuda.Pointer;
 import jcuda.driver.CUdeviceptr;
 
 /**
  * One device allocation that grows to the largest size asked of it and is then reused, so
- * steady-state calls allocate nothing on the device. Close is idempotent.
+ * steady-state calls allocate nothing on the device. The {@link CUdeviceptr} object stays the same
+ * when the allocation grows, so kernel parameters built once from {@link #argument()} stay valid.
+ * Close is idempotent.
  */
 final class DeviceBuffer implements AutoCloseable {
     private final CUdeviceptr pointer = new CUdeviceptr();
+    private final Pointer argument = Pointer.to(pointer);
     private long bytes;
 
     /** The buffer, at least {@code needed} bytes long (contents are not kept when it grows). */
     CUdeviceptr atLeast(long needed) {
         if (needed > bytes) {
             close();
-            cuMemAlloc(pointer, Math.max(needed, 16));
-            bytes = Math.max(needed, 16);
+            long size = Math.max(needed, 16);
+            CudaCalls.check(cuMemAlloc(pointer, size), "cuMemAlloc", size + " bytes");
+            bytes = size;
         }
         return pointer;
     }
@@ -27,11 +32,16 @@ final class DeviceBuffer implements AutoCloseable {
         return pointer;
     }
 
+    /** This buffer as a kernel parameter (a pointer to its device address). */
+    Pointer argument() {
+        return argument;
+    }
+
     @Override
     public void close() {
         if (bytes > 0) {
             bytes = 0;
-            cuMemFree(pointer);
+            CudaCalls.check(cuMemFree(pointer), "cuMemFree");
         }
     }
 }

@@ -352,7 +352,7 @@ class CpuBatchNormTest {
             float[] y = new float[x.length];
             float[] dx = new float[x.length];
             try (BatchNorm layer = BatchNorm.builder(shape.channels()).build(new CpuBackend())) {
-                long median = medianAllocatedBytes(() -> {
+                long median = Allocation.medianBytes(() -> {
                     layer.forwardTraining(shape, x, y);
                     layer.backward(shape, x, y, dx);
                     layer.forwardInference(shape, x, y);
@@ -364,26 +364,8 @@ class CpuBatchNormTest {
         float[] z = TestData.activations(random, single, 0);
         float[] out = new float[z.length];
         try (BatchNorm layer = BatchNorm.builder(1024).build(new CpuBackend())) {
-            long median = medianAllocatedBytes(() -> layer.forwardInference(single, z, out));
+            long median = Allocation.medianBytes(() -> layer.forwardInference(single, z, out));
             assertEquals(0, median, "median bytes allocated by 20 single-example inferences");
         }
-    }
-
-    private static long medianAllocatedBytes(Runnable step) {
-        com.sun.management.ThreadMXBean threads =
-                (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
-        for (int i = 0; i < 300; i++) {
-            step.run(); // scratch grows and code compiles
-        }
-        long[] rounds = new long[15];
-        for (int r = 0; r < rounds.length; r++) {
-            long before = threads.getCurrentThreadAllocatedBytes();
-            for (int i = 0; i < 20; i++) {
-                step.run();
-            }
-            rounds[r] = threads.getCurrentThreadAllocatedBytes() - before;
-        }
-        java.util.Arrays.sort(rounds);
-        return rounds[rounds.length / 2];
     }
 }
