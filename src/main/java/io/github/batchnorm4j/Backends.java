@@ -36,7 +36,7 @@ final class Backends {
     static String describe() {
         BackendChoice choice = BackendChoice.configured();
         if (choice == BackendChoice.CPU) {
-            return "cpu (forced)";
+            return "cpu: forced by " + BackendChoice.PROPERTY + " / " + BackendChoice.ENVIRONMENT;
         }
         CudaAvailability cuda = CudaAvailability.get();
         if (cuda.available) {

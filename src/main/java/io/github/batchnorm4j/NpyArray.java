@@ -7,10 +7,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
-import java.util.Arrays;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * One array in NumPy's {@code .npy} format: its dtype string (such as {@code <f4}), its shape
@@ -22,11 +18,6 @@ class NpyArray {
     static final String FLOAT64 = "<f8";
     static final String INT64 = "<i8";
     static final String BOOL = "|b1";
-
-    private static final byte[] MAGIC = {(byte) 0x93, 'N', 'U', 'M', 'P', 'Y'};
-    private static final Pattern DESCR = Pattern.compile("'descr'\\s*:\\s*'([^']*)'");
-    private static final Pattern FORTRAN = Pattern.compile("'fortran_order'\\s*:\\s*(True|False)");
-    private static final Pattern SHAPE = Pattern.compile("'shape'\\s*:\\s*\\(([^)]*)\\)");
 
     final String dtype;
     final long[] shape;
@@ -74,26 +65,14 @@ class NpyArray {
 
     /** The shape as NumPy prints it: {@code (3,)}, {@code ()} or {@code (2, 3)}. */
     String shapeString() {
-        if (shape.length == 1) {
-            return "(" + shape[0] + ",)";
-        }
-        String joined = Arrays.toString(shape);
-        return "(" + joined.substring(1, joined.length() - 1) + ")";
+        return NpyHeader.shapeString(shape);
     }
 
     /** The whole {@code .npy} file: header padded to a multiple of 64 bytes, then the data. */
     byte[] toBytes() {
-        String dict = "{'descr': '" + dtype + "', 'fortran_order': False, 'shape': " + shapeString() + ", }";
-        int unpadded = MAGIC.length + 2 + 2 + dict.length() + 1;
-        int padding = (64 - unpadded % 64) % 64;
-        String header = dict + " ".repeat(padding) + "\n";
-        ByteArrayOutputStream out = new ByteArrayOutputStream(unpadded + padding + data.capacity());
-        out.writeBytes(MAGIC);
-        out.write(1);
-        out.write(0);
-        out.write(header.length() & 0xff);
-        out.write(header.length() >>> 8);
-        out.writeBytes(header.getBytes(StandardCharsets.US_ASCII));
+        byte[] header = NpyHeader.encode(dtype, shape);
+        ByteArrayOutputStream out = new ByteArrayOutputStream(header.length + data.capacity());
+        out.writeBytes(header);
         byte[] payload = new byte[data.capacity()];
         data.duplicate().position(0).get(payload);
         out.writeBytes(payload);
@@ -108,89 +87,21 @@ class NpyArray {
      */
     static NpyArray read(InputStream stream, String name, long maxBytes) throws IOException {
         DataInputStream in = new DataInputStream(stream);
+        NpyHeader header = NpyHeader.read(in, name);
+        if (header.fortranOrder) {
+            throw new IOException(name + ": Fortran-order arrays are not supported; save in C order");
+        }
         try {
-            byte[] magic = new byte[MAGIC.length];
-            in.readFully(magic);
-            if (!Arrays.equals(magic, MAGIC)) {
-                throw new IOException(name + ": not a .npy array (bad magic bytes)");
-            }
-            int major = in.readUnsignedByte();
-            in.readUnsignedByte();
-            long headerLength;
-            if (major == 1) {
-                headerLength = in.readUnsignedByte() | (in.readUnsignedByte() << 8);
-            } else if (major == 2 || major == 3) {
-                headerLength = Integer.toUnsignedLong(Integer.reverseBytes(in.readInt()));
-            } else {
-                throw new IOException(name + ": unsupported .npy format version " + major);
-            }
-            if (headerLength > 1 << 20) {
-                throw new IOException(name + ": .npy header of " + headerLength + " bytes is corrupt");
-            }
-            byte[] headerBytes = new byte[(int) headerLength];
-            in.readFully(headerBytes);
-            String header = new String(headerBytes, StandardCharsets.UTF_8);
-            Matcher descr = DESCR.matcher(header);
-            Matcher fortran = FORTRAN.matcher(header);
-            Matcher shapeMatch = SHAPE.matcher(header);
-            if (!descr.find() || !fortran.find() || !shapeMatch.find()) {
-                throw new IOException(name + ": .npy header is corrupt: " + header.trim());
-            }
-            if (fortran.group(1).equals("True")) {
-                throw new IOException(name + ": Fortran-order arrays are not supported; save in C order");
-            }
-            String dtype = descr.group(1);
-            long[] shape = parseShape(shapeMatch.group(1), name);
-            int itemSize = itemSize(dtype, name);
-            NpyArray probe = new NpyArray(dtype, shape, ByteBuffer.allocate(0));
-            long bytes = Math.multiplyExact(probe.elementCount(), itemSize);
+            long bytes = header.dataBytes();
             if (bytes > maxBytes) {
-                throw new IOException(name + ": shape " + probe.shapeString() + " needs " + bytes
+                throw new IOException(name + ": shape " + header.shapeString() + " needs " + bytes
                         + " bytes but at most " + maxBytes + " are stored (truncated or corrupt)");
             }
             byte[] payload = new byte[(int) bytes];
             in.readFully(payload);
-            return new NpyArray(dtype, shape, ByteBuffer.wrap(payload));
+            return new NpyArray(header.dtype, header.shape, ByteBuffer.wrap(payload));
         } catch (EOFException e) {
             throw new IOException(name + ": .npy data is truncated", e);
-        } catch (ArithmeticException e) {
-            throw new IOException(name + ": .npy shape is too large", e);
-        }
-    }
-
-    private static long[] parseShape(String text, String name) throws IOException {
-        String[] parts = text.split(",");
-        long[] dims = new long[parts.length];
-        int count = 0;
-        for (String part : parts) {
-            String trimmed = part.trim();
-            if (trimmed.isEmpty()) {
-                continue;
-            }
-            try {
-                dims[count] = Long.parseLong(trimmed.endsWith("L") ? trimmed.substring(0, trimmed.length() - 1) : trimmed);
-            } catch (NumberFormatException e) {
-                throw new IOException(name + ": .npy shape (" + text + ") is corrupt");
-            }
-            if (dims[count] < 0) {
-                throw new IOException(name + ": .npy shape (" + text + ") has a negative dimension");
-            }
-            count++;
-        }
-        return Arrays.copyOf(dims, count);
-    }
-
-    private static int itemSize(String dtype, String name) throws IOException {
-        if (dtype.length() < 3) {
-            throw new IOException(name + ": unknown dtype '" + dtype + "'");
-        }
-        if (dtype.charAt(0) == '>') {
-            throw new IOException(name + ": big-endian dtype '" + dtype + "' is not supported");
-        }
-        try {
-            return Integer.parseInt(dtype.substring(2));
-        } catch (NumberFormatException e) {
-            throw new IOException(name + ": unsupported dtype '" + dtype + "'");
         }
     }
 }

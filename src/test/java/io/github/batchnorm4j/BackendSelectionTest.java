@@ -63,7 +63,7 @@ class BackendSelectionTest {
         try (BatchNorm layer = BatchNorm.builder(3).build()) {
             assertEquals("cpu", layer.backendName());
         }
-        assertEquals("cpu (forced)", BatchNorm.backendReport());
+        assertEquals("cpu: forced by batchnorm4j.backend / BATCHNORM4J_BACKEND", BatchNorm.backendReport());
     }
 
     @Test
