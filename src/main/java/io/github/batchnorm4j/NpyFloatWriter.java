@@ -50,7 +50,7 @@ public final class NpyFloatWriter implements AutoCloseable {
         }
         Path temporary;
         try {
-            temporary = Files.createTempFile(directory, "." + absolute.getFileName() + ".", ".tmp");
+            temporary = TemporaryFiles.createBeside(absolute);
         } catch (IOException e) {
             throw new IOException(target + ": cannot write in " + directory + " (" + e.getMessage() + ")", e);
         }

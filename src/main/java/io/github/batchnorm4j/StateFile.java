@@ -98,7 +98,7 @@ final class StateFile {
      */
     static void write(Path path, Map<String, NpyArray> members) throws IOException {
         Path target = path.toAbsolutePath();
-        Path temp = Files.createTempFile(target.getParent(), "." + target.getFileName(), ".tmp");
+        Path temp = TemporaryFiles.createBeside(target);
         try {
             try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.WRITE)) {
                 OutputStream out = Channels.newOutputStream(channel);
