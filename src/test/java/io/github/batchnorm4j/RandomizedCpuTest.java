@@ -1,0 +1,155 @@
+package io.github.batchnorm4j;
+
+import static io.github.batchnorm4j.Tolerance.assertClose;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Thousands of random shapes and settings from a seeded generator, each checked against the fp64
+ * reference (outputs, running statistics over several steps, backward) or, where the input is
+ * invalid (one value per channel in training), against the expected rejection with the state
+ * unchanged. Plus several layers on several threads against sequential use.
+ */
+class RandomizedCpuTest {
+    private static final int CASES = 2000;
+
+    @Test
+    void randomShapesAndSettingsMatchTheReferenceOrAreRejected() {
+        Random random = new Random(20261121);
+        int checked = 0, rejected = 0;
+        for (int k = 0; k < CASES; k++) {
+            Shape shape = randomShape(random);
+            int channels = shape.channels();
+            double momentum = random.nextInt(4) == 0 ? Double.NaN : 0.01 + 0.98 * random.nextDouble();
+            boolean unbiased = random.nextBoolean();
+            double eps = Math.pow(10, -1 - 5 * random.nextDouble());
+            BatchNorm.Builder builder = BatchNorm.builder(channels).eps(eps)
+                    .runningVariance(unbiased ? VarianceEstimator.UNBIASED : VarianceEstimator.BIASED);
+            if (Double.isNaN(momentum)) {
+                builder.cumulativeAverage();
+            } else {
+                builder.momentum(momentum);
+            }
+            double offset = random.nextInt(3) == 0 ? 1e3 * random.nextGaussian() : 0;
+            String what = "case " + k + ": " + shape + " momentum " + momentum + " unbiased " + unbiased + " eps " + eps
+                    + " offset " + offset;
+            try (BatchNorm layer = builder.build(new CpuBackend())) {
+                float[] gamma = TestData.uniform(random, channels, 0.5, 1.5);
+                float[] beta = TestData.gaussian(random, channels);
+                layer.setGamma(gamma);
+                layer.setBeta(beta);
+                float[] y = new float[(int) shape.elementCount()];
+                if (shape.valuesPerChannel() < 2) {
+                    float[] x = TestData.activations(random, shape, offset);
+                    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                            () -> layer.forwardTraining(shape, x, y), what);
+                    assertTrue(e.getMessage().startsWith("Expected more than 1 value per channel when training"), what);
+                    assertArrayEquals(new float[channels], layer.runningMean(), what + ": state unchanged");
+                    assertEquals(0, layer.numBatchesTracked(), what);
+                    rejected++;
+                    continue;
+                }
+                Float64Reference.RunningStats reference = new Float64Reference.RunningStats(channels);
+                double[] unused = new double[channels];
+                float[] x = null;
+                int steps = 1 + random.nextInt(3);
+                for (int step = 0; step < steps; step++) {
+                    x = TestData.activations(random, shape, offset);
+                    layer.forwardTraining(shape, x, y);
+                    reference.update(shape, x, momentum, unbiased, false, unused, unused.clone());
+                }
+                double[] mean = Float64Reference.mean(shape, x);
+                double[] var = Float64Reference.variance(shape, x, mean);
+                assertClose(what + " y", Float64Reference.normalize(shape, x, mean, var, eps, gamma, beta), y,
+                        Tolerance.OUTPUT_ABS, Tolerance.OUTPUT_REL);
+                assertClose(what + " running mean", reference.mean, layer.runningMean(), 1e-5 * (1 + Math.abs(offset)),
+                        1e-5);
+                assertClose(what + " running var", reference.var, layer.runningVar(), 1e-4, 1e-4);
+
+                float[] dy = TestData.gaussian(random, x.length), dx = new float[x.length];
+                layer.backward(shape, x, dy, dx);
+                double[][] grads = Float64Reference.backwardTraining(shape, x, dy, gamma, eps);
+                double scale = Math.sqrt(shape.valuesPerChannel());
+                assertClose(what + " dx", grads[0], dx, 1e-4, 1e-3);
+                assertClose(what + " dgamma", grads[1], layer.gammaGradient(), 1e-4 * scale, 1e-4);
+                checked++;
+            }
+        }
+        assertEquals(CASES, checked + rejected);
+        assertTrue(rejected > 20 && checked > 1500, checked + " checked, " + rejected + " rejected");
+    }
+
+    @Test
+    void layersOnSeveralThreadsGiveTheSequentialResultsBitForBit() throws Exception {
+        Shape shape = Shape.nchw(4, 6, 9, 9);
+        int threads = 4, layersPerThread = 2, steps = 25;
+        float[][] inputs = new float[threads * layersPerThread][];
+        for (int i = 0; i < inputs.length; i++) {
+            inputs[i] = TestData.activations(new Random(i), shape, i * 10);
+        }
+        float[][] sequential = new float[inputs.length][];
+        for (int i = 0; i < inputs.length; i++) {
+            sequential[i] = train(shape, inputs[i], steps);
+        }
+        ExecutorService pool = Executors.newFixedThreadPool(threads);
+        try {
+            List<Future<float[][]>> results = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                int first = t * layersPerThread;
+                results.add(pool.submit(() -> {
+                    float[][] out = new float[layersPerThread][];
+                    for (int l = 0; l < layersPerThread; l++) {
+                        out[l] = train(shape, inputs[first + l], steps);
+                    }
+                    return out;
+                }));
+            }
+            for (int t = 0; t < threads; t++) {
+                float[][] out = results.get(t).get();
+                for (int l = 0; l < layersPerThread; l++) {
+                    assertArrayEquals(sequential[t * layersPerThread + l], out[l], "thread " + t + " layer " + l);
+                }
+            }
+        } finally {
+            pool.shutdown();
+        }
+    }
+
+    /** y of the last step, running mean and running variance after {@code steps} training steps. */
+    private static float[] train(Shape shape, float[] x, int steps) {
+        try (BatchNorm layer = BatchNorm.builder(shape.channels()).build(new CpuBackend())) {
+            float[] y = new float[x.length];
+            for (int s = 0; s < steps; s++) {
+                layer.forwardTraining(shape, x, y);
+            }
+            float[] all = java.util.Arrays.copyOf(y, y.length + 2 * shape.channels());
+            System.arraycopy(layer.runningMean(), 0, all, y.length, shape.channels());
+            System.arraycopy(layer.runningVar(), 0, all, y.length + shape.channels(), shape.channels());
+            return all;
+        }
+    }
+
+    private static Shape randomShape(Random random) {
+        int n = 1 + random.nextInt(random.nextBoolean() ? 3 : 40);
+        int c = 1 + random.nextInt(random.nextBoolean() ? 8 : 130);
+        int h = 1 + random.nextInt(7), w = 1 + random.nextInt(7);
+        switch (random.nextInt(3)) {
+            case 0:
+                return Shape.nc(n, c);
+            case 1:
+                return Shape.nchw(n, c, h, w);
+            default:
+                return Shape.nhwc(n, h, w, c);
+        }
+    }
+}
