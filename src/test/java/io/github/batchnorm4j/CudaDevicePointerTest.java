@@ -12,12 +12,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Random;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import jcuda.Pointer;
 import jcuda.driver.CUdeviceptr;
 import jcuda.driver.CUstream;
@@ -154,51 +149,6 @@ class CudaDevicePointerTest {
 
     @Test
     void layersOnSeveralThreadsGiveTheSequentialResults() throws Exception {
-        Shape shape = Shape.nhwc(4, 5, 5, 12);
-        int threads = 4, layersPerThread = 2, steps = 10;
-        float[][] inputs = new float[threads * layersPerThread][];
-        for (int i = 0; i < inputs.length; i++) {
-            inputs[i] = TestData.activations(new Random(i), shape, i);
-        }
-        float[][] sequential = new float[inputs.length][];
-        for (int i = 0; i < inputs.length; i++) {
-            sequential[i] = run(shape, inputs[i], steps);
-        }
-        ExecutorService pool = Executors.newFixedThreadPool(threads);
-        try {
-            List<Future<float[][]>> results = new ArrayList<>();
-            for (int t = 0; t < threads; t++) {
-                int first = t * layersPerThread;
-                results.add(pool.submit(() -> {
-                    float[][] out = new float[layersPerThread][];
-                    for (int l = 0; l < layersPerThread; l++) {
-                        out[l] = run(shape, inputs[first + l], steps);
-                    }
-                    return out;
-                }));
-            }
-            for (int t = 0; t < threads; t++) {
-                float[][] out = results.get(t).get();
-                for (int l = 0; l < layersPerThread; l++) {
-                    assertArrayEquals(sequential[t * layersPerThread + l], out[l], "thread " + t + " layer " + l);
-                }
-            }
-        } finally {
-            pool.shutdown();
-        }
-    }
-
-    /** Output, running mean and running variance after {@code steps} training steps, end to end. */
-    private float[] run(Shape shape, float[] x, int steps) {
-        try (BatchNorm layer = BatchNorm.builder(shape.channels()).build(new CudaBackend(cuda))) {
-            float[] y = new float[x.length];
-            for (int s = 0; s < steps; s++) {
-                layer.forwardTraining(shape, x, y);
-            }
-            float[] all = java.util.Arrays.copyOf(y, y.length + 2 * shape.channels());
-            System.arraycopy(layer.runningMean(), 0, all, y.length, shape.channels());
-            System.arraycopy(layer.runningVar(), 0, all, y.length + shape.channels(), shape.channels());
-            return all;
-        }
+        ConcurrentUse.assertSameAsSequential(Shape.nhwc(4, 5, 5, 12), 4, 2, 10, () -> new CudaBackend(cuda));
     }
 }

@@ -6,12 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Random;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -91,52 +86,7 @@ class RandomizedCpuTest {
 
     @Test
     void layersOnSeveralThreadsGiveTheSequentialResultsBitForBit() throws Exception {
-        Shape shape = Shape.nchw(4, 6, 9, 9);
-        int threads = 4, layersPerThread = 2, steps = 25;
-        float[][] inputs = new float[threads * layersPerThread][];
-        for (int i = 0; i < inputs.length; i++) {
-            inputs[i] = TestData.activations(new Random(i), shape, i * 10);
-        }
-        float[][] sequential = new float[inputs.length][];
-        for (int i = 0; i < inputs.length; i++) {
-            sequential[i] = train(shape, inputs[i], steps);
-        }
-        ExecutorService pool = Executors.newFixedThreadPool(threads);
-        try {
-            List<Future<float[][]>> results = new ArrayList<>();
-            for (int t = 0; t < threads; t++) {
-                int first = t * layersPerThread;
-                results.add(pool.submit(() -> {
-                    float[][] out = new float[layersPerThread][];
-                    for (int l = 0; l < layersPerThread; l++) {
-                        out[l] = train(shape, inputs[first + l], steps);
-                    }
-                    return out;
-                }));
-            }
-            for (int t = 0; t < threads; t++) {
-                float[][] out = results.get(t).get();
-                for (int l = 0; l < layersPerThread; l++) {
-                    assertArrayEquals(sequential[t * layersPerThread + l], out[l], "thread " + t + " layer " + l);
-                }
-            }
-        } finally {
-            pool.shutdown();
-        }
-    }
-
-    /** y of the last step, running mean and running variance after {@code steps} training steps. */
-    private static float[] train(Shape shape, float[] x, int steps) {
-        try (BatchNorm layer = BatchNorm.builder(shape.channels()).build(new CpuBackend())) {
-            float[] y = new float[x.length];
-            for (int s = 0; s < steps; s++) {
-                layer.forwardTraining(shape, x, y);
-            }
-            float[] all = java.util.Arrays.copyOf(y, y.length + 2 * shape.channels());
-            System.arraycopy(layer.runningMean(), 0, all, y.length, shape.channels());
-            System.arraycopy(layer.runningVar(), 0, all, y.length + shape.channels(), shape.channels());
-            return all;
-        }
+        ConcurrentUse.assertSameAsSequential(Shape.nchw(4, 6, 9, 9), 4, 2, 25, CpuBackend::new);
     }
 
     private static Shape randomShape(Random random) {

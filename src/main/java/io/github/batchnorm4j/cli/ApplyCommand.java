@@ -51,7 +51,7 @@ final class ApplyCommand implements Callable<Integer> {
             backend.apply();
             try (BatchNorm layer = loadLayer(tensor.channels)) {
                 long sliceRows = Math.max(1, SLICE_FLOATS / tensor.rowSize());
-                tensor.checkBatchFits(Math.min(sliceRows, tensor.rows), "a row of");
+                tensor.checkBatchFits(Math.min(sliceRows, tensor.rows), "rows this large are not supported");
                 long slices = (tensor.rows + sliceRows - 1) / sliceRows;
                 int capacity = (int) (Math.min(sliceRows, tensor.rows) * tensor.rowSize());
                 float[] in = new float[capacity], out = new float[capacity];

@@ -81,7 +81,7 @@ final class FitCommand implements Callable<Integer> {
                 throw new IllegalArgumentException("--batch-size must be at least 1, got " + batchSize);
             }
             long batchRows = Math.min(batchSize, tensor.rows);
-            tensor.checkBatchFits(batchRows, "--batch-size");
+            tensor.checkBatchFits(batchRows, "use --batch-size " + tensor.maxRowsPerArray() + " or less");
             long batches = dropLast ? tensor.rows / batchSize : (tensor.rows + batchSize - 1) / batchSize;
             if (batches == 0) {
                 throw new IllegalArgumentException(input + " has " + tensor.rows + " rows, fewer than --batch-size "

@@ -13,6 +13,9 @@ final class TensorLayout {
         NC, NCHW, NHWC
     }
 
+    /** The longest float[] every JVM allocates. */
+    private static final long MAX_ARRAY = Integer.MAX_VALUE - 8;
+
     final Kind kind;
     final long rows;
     final int channels;
@@ -75,12 +78,18 @@ final class TensorLayout {
         return n * height * width;
     }
 
-    /** The largest batch whose values fit one Java array. */
-    void checkBatchFits(long batchRows, String option) {
-        if (batchRows * rowSize() > Integer.MAX_VALUE - 8) {
-            throw new IllegalArgumentException(option + " " + batchRows + " makes batches of " + batchRows * rowSize()
-                    + " floats, more than one Java array holds; use at most " + (Integer.MAX_VALUE - 8) / rowSize());
+    /** Refuses batches of {@code batchRows} rows whose values would not fit one Java array. */
+    void checkBatchFits(long batchRows, String advice) {
+        long floats = batchRows * rowSize();
+        if (floats > MAX_ARRAY) {
+            throw new IllegalArgumentException("a batch of " + batchRows + " row(s) holds " + floats
+                    + " floats, more than one Java array holds (" + MAX_ARRAY + "); " + advice);
         }
+    }
+
+    /** The most rows whose values fit one Java array. */
+    long maxRowsPerArray() {
+        return MAX_ARRAY / rowSize();
     }
 
     private static String dimensions(Kind kind) {

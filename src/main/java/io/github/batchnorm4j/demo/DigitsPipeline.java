@@ -1,7 +1,6 @@
 package io.github.batchnorm4j.demo;
 
 import io.github.batchnorm4j.BatchNorm;
-import io.github.batchnorm4j.Shape;
 import java.util.Random;
 
 /**

@@ -285,8 +285,8 @@ class CliTest {
     }
 
     private Path rawNpy(String name, String dict, int dataBytes) throws IOException {
-        String header = dict + " ".repeat(117 - dict.length() - 10 - 1 + 10) + "\n";
-        header = header.substring(0, 117) + "\n";
+        // Version 1: 10 bytes of preamble, then the dict padded so the data start at byte 128.
+        String header = dict + " ".repeat(117 - dict.length()) + "\n";
         ByteBuffer bytes = ByteBuffer.allocate(10 + header.length() + dataBytes).order(ByteOrder.LITTLE_ENDIAN);
         bytes.put(new byte[] {(byte) 0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0});
         bytes.putShort((short) header.length());
