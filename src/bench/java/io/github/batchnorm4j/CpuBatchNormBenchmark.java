@@ -27,7 +27,7 @@ import org.openjdk.jmh.annotations.Warmup;
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
 @Warmup(iterations = 4, time = 1)
 @Measurement(iterations = 6, time = 1)
-@Fork(value = 1, jvmArgsAppend = {"-Xmx4g"})
+@Fork(value = 1, jvmArgsAppend = {"-Xmx4g", "--add-modules", "jdk.incubator.vector"})
 public class CpuBatchNormBenchmark {
     /** layout:sizes in memory order, joined by x (JMH splits parameter values at commas). */
     @Param({"NCHW:64x256x28x28", "NCHW:32x64x56x56", "NC:4096x1024"})

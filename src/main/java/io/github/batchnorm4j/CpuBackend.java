@@ -10,8 +10,8 @@ import static io.github.batchnorm4j.CpuTuning.PARALLEL_MIN_ELEMENTS;
  *
  * <p>Work split. Channels-first data (NCHW with H*W &gt; 1) is cut into tasks of one channel's
  * values, {@link CpuTuning#CHUNK} at a time. Channels-last data (NC, NHWC) is cut into chunks of
- * whole rows times blocks of channels. Statistics are fp64 sums of values shifted by one of the
- * chunk's own values, turned into (count, mean, M2) per chunk and merged with Chan's formula in
+ * whole rows times blocks of channels. Statistics are sums of values shifted by one of the
+ * chunk's own values, in float blocks of at most 64 terms added into fp64 ({@link RunSums}), turned into (count, mean, M2) per chunk and merged with Chan's formula in
  * chunk order. The chunk boundaries depend on the shape only, so results are bitwise the same for
  * any thread count. When one chunk holds a whole channel (or the whole tensor, channels-last) its
  * statistics and its normalization run in one task while the chunk is in cache.
@@ -23,6 +23,9 @@ import static io.github.batchnorm4j.CpuTuning.PARALLEL_MIN_ELEMENTS;
  * grows to the largest shape seen and is reused, so steady-state calls allocate nothing.
  */
 final class CpuBackend implements BatchNormBackend {
+    /** Rows a channels-last float lane sums before it is added into fp64: as RunSums' 64-term blocks. */
+    private static final int ROWS_PER_FOLD = 64;
+
     private final WorkerPool pool;
 
     // Geometry of the current call, derived from its shape alone.
@@ -55,7 +58,9 @@ final class CpuBackend implements BatchNormBackend {
     // Scratch, grown to the largest call seen.
     private double[] partialA = new double[0];
     private double[] partialB = new double[0];
-    private double[] partialShift = new double[0];
+    private float[] rowShift = new float[0];   // channels-last: each chunk's shift per channel
+    private float[] rowSum = new float[0];     // channels-last: float lanes, one per channel
+    private float[] rowSquares = new float[0];
     private double[] batchMean = new double[0];
     private double[] batchVar = new double[0];
     private float[] invStd = new float[0];
@@ -151,8 +156,8 @@ final class CpuBackend implements BatchNormBackend {
 
     @Override
     public void close() {
-        partialA = partialB = partialShift = batchMean = batchVar = new double[0];
-        invStd = meanHi = meanLo = scale = shift = centeredScale = new float[0];
+        partialA = partialB = batchMean = batchVar = new double[0];
+        rowShift = rowSum = rowSquares = invStd = meanHi = meanLo = scale = shift = centeredScale = new float[0];
     }
 
     // ---- call set-up ----
@@ -277,34 +282,19 @@ final class CpuBackend implements BatchNormBackend {
         int c = task / chunksPerChannel;
         int start = (task % chunksPerChannel) * CHUNK;
         int end = Math.min(perChannel, start + CHUNK);
-        double k = x[xo + firstIndex(c, start)];
-        double a0 = 0, a1 = 0, a2 = 0, a3 = 0, q0 = 0, q1 = 0, q2 = 0, q3 = 0;
+        float k = x[xo + firstIndex(c, start)];
+        partialA[task] = 0;
+        partialB[task] = 0;
+        int stride = channels * spatial;
         for (int p = start; p < end; ) {
             int n = p / spatial;
             int s = p - n * spatial;
             int len = Math.min(spatial - s, end - p);
-            int i = xo + (n * channels + c) * spatial + s;
-            int stop = i + len;
-            for (; i + 3 < stop; i += 4) {
-                double d0 = x[i] - k, d1 = x[i + 1] - k, d2 = x[i + 2] - k, d3 = x[i + 3] - k;
-                a0 += d0;
-                a1 += d1;
-                a2 += d2;
-                a3 += d3;
-                q0 += d0 * d0;
-                q1 += d1 * d1;
-                q2 += d2 * d2;
-                q3 += d3 * d3;
-            }
-            for (; i < stop; i++) {
-                double d = x[i] - k;
-                a0 += d;
-                q0 += d * d;
-            }
-            p += len;
+            // Whole runs (one example's H*W values each) go together, so the sums can walk several.
+            int runs = s == 0 && len == spatial ? (end - p) / spatial : 1;
+            RunSums.shiftedSums(x, xo + (n * channels + c) * spatial + s, len, runs, stride, k, partialA, partialB, task);
+            p += runs * len;
         }
-        partialA[task] = (a0 + a1) + (a2 + a3);
-        partialB[task] = (q0 + q1) + (q2 + q3);
         ChannelStatistics.fromShiftedSums(partialA, partialB, task, end - start, k);
         if (fused) {
             finishChannel(c, partialA[task], partialB[task]);
@@ -312,6 +302,12 @@ final class CpuBackend implements BatchNormBackend {
         }
     }
 
+    /**
+     * Channels-last statistics of one chunk of rows and block of channels. Each channel sums into
+     * a float lane (one per channel, in memory order, which the JIT vectorizes) for at most
+     * {@link #ROWS_PER_FOLD} rows, then into its fp64 partial: the same 64-term float blocks as
+     * {@link RunSums}.
+     */
     private void statisticsRows(int task) {
         int chunk = task / channelBlocks;
         int c0 = (task % channelBlocks) * channelBlock;
@@ -319,29 +315,35 @@ final class CpuBackend implements BatchNormBackend {
         int r0 = chunk * rowsPerChunk;
         int r1 = Math.min(rows, r0 + rowsPerChunk);
         int slot = chunk * channels;
-        double[] s1 = partialA;
-        double[] s2 = partialB;
-        double[] k = partialShift;
+        float[] k = rowShift;
+        float[] fs = rowSum;
+        float[] fq = rowSquares;
         int first = xo + r0 * channels;
         for (int c = c0; c < c1; c++) {
             k[slot + c] = x[first + c];
-            s1[slot + c] = 0;
-            s2[slot + c] = 0;
+            partialA[slot + c] = 0;
+            partialB[slot + c] = 0;
         }
-        for (int r = r0; r < r1; r++) {
-            int row = xo + r * channels - slot;
+        for (int r = r0; r < r1; ) {
+            int stop = Math.min(r1, r + ROWS_PER_FOLD);
             for (int c = slot + c0; c < slot + c1; c++) {
-                double d = x[row + c] - k[c];
-                s1[c] += d;
-                s2[c] += d * d;
+                fs[c] = 0;
+                fq[c] = 0;
+            }
+            for (; r < stop; r++) {
+                ElementwisePasses.accumulateShifted(x, xo + r * channels, k, fs, fq, slot, c0, c1);
+            }
+            for (int c = slot + c0; c < slot + c1; c++) {
+                partialA[c] += fs[c];
+                partialB[c] += fq[c];
             }
         }
         for (int c = c0; c < c1; c++) {
-            ChannelStatistics.fromShiftedSums(s1, s2, slot + c, r1 - r0, k[slot + c]);
+            ChannelStatistics.fromShiftedSums(partialA, partialB, slot + c, r1 - r0, k[slot + c]);
         }
         if (fused) {
             for (int c = c0; c < c1; c++) {
-                finishChannel(c, s1[c], s2[c]);
+                finishChannel(c, partialA[c], partialB[c]);
             }
             normalizeRows(task);
         }
@@ -392,11 +394,7 @@ final class CpuBackend implements BatchNormBackend {
             int s = p - run * spatial;
             int len = Math.min(spatial - s, end - p);
             float hi = meanHi[c], lo = meanLo[c], sc = scale[c], sh = shift[c];
-            int in = xo + p;
-            int out = yo + p;
-            for (int i = 0; i < len; i++) {
-                y[out + i] = ((x[in + i] - hi) - lo) * sc + sh;
-            }
+            ElementwisePasses.normalize(x, xo + p, y, yo + p, len, hi, lo, sc, sh);
             p += len;
         }
     }
@@ -411,11 +409,7 @@ final class CpuBackend implements BatchNormBackend {
             int s = p - n * spatial;
             int len = Math.min(spatial - s, end - p);
             int at = (n * channels + c) * spatial + s;
-            int in = xo + at;
-            int out = yo + at;
-            for (int i = 0; i < len; i++) {
-                y[out + i] = ((x[in + i] - hi) - lo) * sc + sh;
-            }
+            ElementwisePasses.normalize(x, xo + at, y, yo + at, len, hi, lo, sc, sh);
             p += len;
         }
     }
@@ -427,11 +421,8 @@ final class CpuBackend implements BatchNormBackend {
         int r0 = chunk * rowsPerChunk;
         int r1 = Math.min(rows, r0 + rowsPerChunk);
         for (int r = r0; r < r1; r++) {
-            int in = xo + r * channels;
-            int out = yo + r * channels;
-            for (int c = c0; c < c1; c++) {
-                y[out + c] = ((x[in + c] - meanHi[c]) - meanLo[c]) * scale[c] + shift[c];
-            }
+            ElementwisePasses.normalizeRow(x, xo + r * channels, y, yo + r * channels, c0, c1, meanHi, meanLo, scale,
+                    shift);
         }
     }
 
@@ -449,38 +440,28 @@ final class CpuBackend implements BatchNormBackend {
         int c = task / chunksPerChannel;
         int start = (task % chunksPerChannel) * CHUNK;
         int end = Math.min(perChannel, start + CHUNK);
-        double mean = state.savedMean[c];
-        double g0 = 0, g1 = 0, h0 = 0, h1 = 0;
+        partialA[task] = 0;
+        partialB[task] = 0;
+        int stride = channels * spatial;
+        float k = x[xo + firstIndex(c, start)];
         for (int p = start; p < end; ) {
             int n = p / spatial;
             int s = p - n * spatial;
             int len = Math.min(spatial - s, end - p);
+            int runs = s == 0 && len == spatial ? (end - p) / spatial : 1;
             int at = (n * channels + c) * spatial + s;
-            int i = xo + at;
-            int j = dyo + at;
-            int stop = i + len;
-            for (; i + 1 < stop; i += 2, j += 2) {
-                double d0 = dy[j], d1 = dy[j + 1];
-                g0 += d0;
-                g1 += d1;
-                h0 += d0 * (x[i] - mean);
-                h1 += d1 * (x[i + 1] - mean);
-            }
-            if (i < stop) {
-                double d = dy[j];
-                g0 += d;
-                h0 += d * (x[i] - mean);
-            }
-            p += len;
+            RunSums.gradientSums(dy, dyo + at, x, xo + at, len, runs, stride, k, partialA, partialB, task);
+            p += runs * len;
         }
-        partialA[task] = g0 + g1;
-        partialB[task] = h0 + h1;
+        // sum(dy * (x - mean)) = sum(dy * (x - k)) + (k - mean) * sum(dy)
+        partialB[task] += (k - state.savedMean[c]) * partialA[task];
         if (fused) {
             prepareGradient(c, partialA[task], partialB[task]);
             gradientApplyChannelChunk(task);
         }
     }
 
+    /** Channels-last gradient sums, in float lanes per channel folded into fp64 as in {@link #statisticsRows}. */
     private void gradientSumsRows(int task) {
         int chunk = task / channelBlocks;
         int c0 = (task % channelBlocks) * channelBlock;
@@ -488,25 +469,37 @@ final class CpuBackend implements BatchNormBackend {
         int r0 = chunk * rowsPerChunk;
         int r1 = Math.min(rows, r0 + rowsPerChunk);
         int slot = chunk * channels;
-        double[] s1 = partialA;
-        double[] s2 = partialB;
-        double[] mean = state.savedMean;
+        float[] k = rowShift;
+        float[] fs = rowSum;
+        float[] fq = rowSquares;
+        int first = xo + r0 * channels;
         for (int c = c0; c < c1; c++) {
-            s1[slot + c] = 0;
-            s2[slot + c] = 0;
+            k[slot + c] = x[first + c];
+            partialA[slot + c] = 0;
+            partialB[slot + c] = 0;
         }
-        for (int r = r0; r < r1; r++) {
-            int in = xo + r * channels;
-            int grad = dyo + r * channels;
-            for (int c = c0; c < c1; c++) {
-                double d = dy[grad + c];
-                s1[slot + c] += d;
-                s2[slot + c] += d * (x[in + c] - mean[c]);
+        for (int r = r0; r < r1; ) {
+            int stop = Math.min(r1, r + ROWS_PER_FOLD);
+            for (int c = slot + c0; c < slot + c1; c++) {
+                fs[c] = 0;
+                fq[c] = 0;
             }
+            for (; r < stop; r++) {
+                ElementwisePasses.accumulateGradient(dy, dyo + r * channels, x, xo + r * channels, k, fs, fq, slot,
+                        c0, c1);
+            }
+            for (int c = slot + c0; c < slot + c1; c++) {
+                partialA[c] += fs[c];
+                partialB[c] += fq[c];
+            }
+        }
+        for (int c = c0; c < c1; c++) {
+            // sum(dy * (x - mean)) = sum(dy * (x - k)) + (k - mean) * sum(dy)
+            partialB[slot + c] += (k[slot + c] - state.savedMean[c]) * partialA[slot + c];
         }
         if (fused) {
             for (int c = c0; c < c1; c++) {
-                prepareGradient(c, s1[c], s2[c]);
+                prepareGradient(c, partialA[c], partialB[c]);
             }
             gradientApplyRows(task);
         }
@@ -530,12 +523,7 @@ final class CpuBackend implements BatchNormBackend {
             int s = p - run * spatial;
             int len = Math.min(spatial - s, end - p);
             float hi = meanHi[c], lo = meanLo[c], k = scale[c], kc = centeredScale[c], k0 = shift[c];
-            int in = xo + p;
-            int grad = dyo + p;
-            int out = yo + p;
-            for (int i = 0; i < len; i++) {
-                y[out + i] = k * dy[grad + i] - kc * ((x[in + i] - hi) - lo) - k0;
-            }
+            ElementwisePasses.gradientApply(dy, dyo + p, x, xo + p, y, yo + p, len, hi, lo, k, kc, k0);
             p += len;
         }
     }
@@ -550,12 +538,7 @@ final class CpuBackend implements BatchNormBackend {
             int s = p - n * spatial;
             int len = Math.min(spatial - s, end - p);
             int at = (n * channels + c) * spatial + s;
-            int in = xo + at;
-            int grad = dyo + at;
-            int out = yo + at;
-            for (int i = 0; i < len; i++) {
-                y[out + i] = k * dy[grad + i] - kc * ((x[in + i] - hi) - lo) - k0;
-            }
+            ElementwisePasses.gradientApply(dy, dyo + at, x, xo + at, y, yo + at, len, hi, lo, k, kc, k0);
             p += len;
         }
     }
@@ -567,13 +550,8 @@ final class CpuBackend implements BatchNormBackend {
         int r0 = chunk * rowsPerChunk;
         int r1 = Math.min(rows, r0 + rowsPerChunk);
         for (int r = r0; r < r1; r++) {
-            int in = xo + r * channels;
-            int grad = dyo + r * channels;
-            int out = yo + r * channels;
-            for (int c = c0; c < c1; c++) {
-                y[out + c] = scale[c] * dy[grad + c] - centeredScale[c] * ((x[in + c] - meanHi[c]) - meanLo[c])
-                        - shift[c];
-            }
+            ElementwisePasses.gradientApplyRow(dy, dyo + r * channels, x, xo + r * channels, y, yo + r * channels, c0,
+                    c1, meanHi, meanLo, scale, centeredScale, shift);
         }
     }
 
@@ -618,7 +596,9 @@ final class CpuBackend implements BatchNormBackend {
             int size = Math.toIntExact(count);
             partialA = new double[size];
             partialB = new double[size];
-            partialShift = new double[size];
+            rowShift = new float[size];
+            rowSum = new float[size];
+            rowSquares = new float[size];
         }
     }
 

@@ -140,8 +140,9 @@ class BadInputTest {
         float[] huge = x.clone();
         huge[0] = 3e38f;
         huge[1] = -3e38f;
-        // Finite input whose variance exceeds float's range: refused rather than stored as Infinity.
-        rejects(IllegalArgumentException.class, "running statistics of channel 0 would overflow float",
+        // Finite input whose differences exceed float's range (the sums take x - k in float):
+        // refused rather than stored as Infinity.
+        rejects(IllegalArgumentException.class, "batch statistics of channel 0 are not finite",
                 () -> layer.forwardTraining(SHAPE, huge, new float[huge.length]));
         // And the next good step works.
         layer.forwardTraining(SHAPE, x, y);

@@ -1,0 +1,52 @@
+package io.github.batchnorm4j;
+
+/** {@link ElementwisePasses} in plain Java: the reference the vector code must equal bit for bit. */
+final class ScalarElementwisePasses {
+    private ScalarElementwisePasses() {
+    }
+
+    static void normalize(float[] x, int xi, float[] y, int yi, int len, float hi, float lo, float scale,
+            float shift) {
+        for (int i = 0; i < len; i++) {
+            y[yi + i] = ((x[xi + i] - hi) - lo) * scale + shift;
+        }
+    }
+
+    static void normalizeRow(float[] x, int xi, float[] y, int yi, int c0, int c1, float[] hi, float[] lo,
+            float[] scale, float[] shift) {
+        for (int c = c0; c < c1; c++) {
+            y[yi + c] = ((x[xi + c] - hi[c]) - lo[c]) * scale[c] + shift[c];
+        }
+    }
+
+    static void gradientApply(float[] dy, int dyi, float[] x, int xi, float[] dx, int dxi, int len, float hi,
+            float lo, float k, float kc, float k0) {
+        for (int i = 0; i < len; i++) {
+            dx[dxi + i] = k * dy[dyi + i] - kc * ((x[xi + i] - hi) - lo) - k0;
+        }
+    }
+
+    static void gradientApplyRow(float[] dy, int dyi, float[] x, int xi, float[] dx, int dxi, int c0, int c1,
+            float[] hi, float[] lo, float[] k, float[] kc, float[] k0) {
+        for (int c = c0; c < c1; c++) {
+            dx[dxi + c] = k[c] * dy[dyi + c] - kc[c] * ((x[xi + c] - hi[c]) - lo[c]) - k0[c];
+        }
+    }
+
+    static void accumulateShifted(float[] x, int xi, float[] k, float[] s, float[] q, int at, int c0, int c1) {
+        for (int c = c0; c < c1; c++) {
+            float d = x[xi + c] - k[at + c];
+            s[at + c] += d;
+            q[at + c] = Math.fma(d, d, q[at + c]);
+        }
+    }
+
+    static void accumulateGradient(float[] dy, int dyi, float[] x, int xi, float[] k, float[] g, float[] h,
+            int at, int c0, int c1) {
+        for (int c = c0; c < c1; c++) {
+            float d = dy[dyi + c];
+            g[at + c] += d;
+            h[at + c] = Math.fma(d, x[xi + c] - k[at + c], h[at + c]);
+        }
+    }
+}

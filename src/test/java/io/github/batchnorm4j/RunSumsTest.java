@@ -1,0 +1,143 @@
+package io.github.batchnorm4j;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The Vector API code and its scalar twins: the sums bitwise equal on awkward lengths and offsets
+ * and within float rounding of fp64; the element-wise passes bitwise equal.
+ */
+class RunSumsTest {
+    private static final int[] LENGTHS = {0, 1, 7, 15, 16, 17, 65, 1023, 1024, 1025, 1039, 3136, 8191, 65537};
+
+    @Test
+    void testsRunTheVectorPath() {
+        // pom.xml gives surefire --add-modules jdk.incubator.vector; without it the twin test below
+        // would compare the scalar code with itself.
+        assertTrue(RunSums.VECTOR, "the Vector API is not in use: " + RunSums.describe());
+    }
+
+    @Test
+    void shiftedSumsAreBitwiseEqualAndCloseToFp64() {
+        Random random = new Random(31);
+        for (int length : LENGTHS) {
+            for (double mean : new double[] {0, 3, -1e3, 1e4}) {
+                int runs = 1 + random.nextInt(7);
+                int stride = length + random.nextInt(20);
+                float[] x = values(random, runs * stride + 9, mean, 2);
+                int from = random.nextInt(9);
+                float k = x[from];
+                double[] vs = {0.5}, vq = {0.25}, ss = {0.5}, sq = {0.25};
+                VectorRunSums.shiftedSums(x, from, length, runs, stride, k, vs, vq, 0);
+                ScalarRunSums.shiftedSums(x, from, length, runs, stride, k, ss, sq, 0);
+                String where = "length " + length + " x " + runs + " runs, mean " + mean;
+                assertEquals(Double.doubleToRawLongBits(ss[0]), Double.doubleToRawLongBits(vs[0]), "sum, " + where);
+                assertEquals(Double.doubleToRawLongBits(sq[0]), Double.doubleToRawLongBits(vq[0]), "squares, " + where);
+                double s = 0.5, q = 0.25, scale = 0;
+                for (int r = 0; r < runs; r++) {
+                    for (int i = from + r * stride; i < from + r * stride + length; i++) {
+                        double d = (double) x[i] - k;
+                        s += d;
+                        q += d * d;
+                        scale += Math.abs(d);
+                    }
+                }
+                assertEquals(s, vs[0], 1e-6 * scale + 1e-12, "sum vs fp64, " + where);
+                assertEquals(q, vq[0], 1e-6 * q + 1e-12, "squares vs fp64, " + where);
+            }
+        }
+    }
+
+    @Test
+    void gradientSumsAreBitwiseEqualAndCloseToFp64() {
+        Random random = new Random(32);
+        for (int length : LENGTHS) {
+            int runs = 1 + random.nextInt(5);
+            int stride = length + random.nextInt(20);
+            float[] x = values(random, runs * stride + 5, 500, 3);
+            float[] dy = values(random, runs * stride + 3, 0.1, 1);
+            int xFrom = random.nextInt(5);
+            int dyFrom = random.nextInt(3);
+            float mean = x[xFrom];
+            double[] vg = {0}, vh = {0}, sg = {0}, sh = {0};
+            VectorRunSums.gradientSums(dy, dyFrom, x, xFrom, length, runs, stride, mean, vg, vh, 0);
+            ScalarRunSums.gradientSums(dy, dyFrom, x, xFrom, length, runs, stride, mean, sg, sh, 0);
+            assertEquals(Double.doubleToRawLongBits(sg[0]), Double.doubleToRawLongBits(vg[0]), "sum(dy), length " + length);
+            assertEquals(Double.doubleToRawLongBits(sh[0]), Double.doubleToRawLongBits(vh[0]), "dot, length " + length);
+            double g = 0, h = 0, scaleG = 0, scaleH = 0;
+            for (int i = 0; i < length * runs; i++) {
+                int at = i / Math.max(1, length) * stride + i % Math.max(1, length);
+                double d = dy[dyFrom + at];
+                double c = (double) x[xFrom + at] - mean;
+                g += d;
+                h += d * c;
+                scaleG += Math.abs(d);
+                scaleH += Math.abs(d * c);
+            }
+            assertEquals(g, vg[0], 1e-6 * scaleG + 1e-12, "sum(dy) vs fp64, length " + length);
+            assertEquals(h, vh[0], 1e-6 * scaleH + 1e-12, "dot vs fp64, length " + length);
+        }
+    }
+
+    @Test
+    void elementwisePassesAreBitwiseEqual() {
+        Random random = new Random(33);
+        for (int length : LENGTHS) {
+            int c1 = Math.max(1, length);
+            int c0 = random.nextInt(Math.min(c1, 5));
+            float[] x = values(random, c1 + 7, 1e3, 5);
+            float[] dy = values(random, c1 + 7, 0, 1);
+            float[] hi = values(random, c1, 1e3, 1);
+            float[] lo = values(random, c1, 0, 1e-5);
+            float[] scale = values(random, c1, 1, 0.5);
+            float[] shift = values(random, c1, 0, 1);
+            float[] k0 = values(random, c1, 0, 1e-3);
+            int xi = random.nextInt(7);
+            int yi = random.nextInt(7);
+            String where = "length " + length;
+            float[] want = new float[c1 + 7];
+            float[] got = new float[c1 + 7];
+            ScalarElementwisePasses.normalize(x, xi, want, yi, length, hi[0], lo[0], scale[0], shift[0]);
+            VectorElementwisePasses.normalize(x, xi, got, yi, length, hi[0], lo[0], scale[0], shift[0]);
+            assertBitwise("normalize, " + where, want, got);
+            ScalarElementwisePasses.normalizeRow(x, xi, want, yi, c0, c1, hi, lo, scale, shift);
+            VectorElementwisePasses.normalizeRow(x, xi, got, yi, c0, c1, hi, lo, scale, shift);
+            assertBitwise("normalizeRow, " + where, want, got);
+            ScalarElementwisePasses.gradientApply(dy, yi, x, xi, want, 0, length, hi[0], lo[0], scale[0], shift[0], k0[0]);
+            VectorElementwisePasses.gradientApply(dy, yi, x, xi, got, 0, length, hi[0], lo[0], scale[0], shift[0], k0[0]);
+            assertBitwise("gradientApply, " + where, want, got);
+            ScalarElementwisePasses.gradientApplyRow(dy, yi, x, xi, want, 0, c0, c1, hi, lo, scale, shift, k0);
+            VectorElementwisePasses.gradientApplyRow(dy, yi, x, xi, got, 0, c0, c1, hi, lo, scale, shift, k0);
+            assertBitwise("gradientApplyRow, " + where, want, got);
+            float[] ws = values(random, c1 + 3, 0, 1);
+            float[] wq = values(random, c1 + 3, 2, 1);
+            float[] gs = ws.clone();
+            float[] gq = wq.clone();
+            ScalarElementwisePasses.accumulateShifted(x, xi, hi, ws, wq, 3, c0, c1 - 3 > c0 ? c1 - 3 : c0);
+            VectorElementwisePasses.accumulateShifted(x, xi, hi, gs, gq, 3, c0, c1 - 3 > c0 ? c1 - 3 : c0);
+            assertBitwise("accumulateShifted sums, " + where, ws, gs);
+            assertBitwise("accumulateShifted squares, " + where, wq, gq);
+            ScalarElementwisePasses.accumulateGradient(dy, yi, x, xi, hi, ws, wq, 0, c0, c1);
+            VectorElementwisePasses.accumulateGradient(dy, yi, x, xi, hi, gs, gq, 0, c0, c1);
+            assertBitwise("accumulateGradient sums, " + where, ws, gs);
+            assertBitwise("accumulateGradient dots, " + where, wq, gq);
+        }
+    }
+
+    private static void assertBitwise(String what, float[] want, float[] got) {
+        for (int i = 0; i < want.length; i++) {
+            assertEquals(Float.floatToRawIntBits(want[i]), Float.floatToRawIntBits(got[i]), what + " at " + i);
+        }
+    }
+
+    private static float[] values(Random random, int n, double mean, double std) {
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) {
+            v[i] = (float) (mean + std * random.nextGaussian());
+        }
+        return v;
+    }
+}
