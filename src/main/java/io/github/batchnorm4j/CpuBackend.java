@@ -24,7 +24,10 @@ import static io.github.batchnorm4j.CpuTuning.PARALLEL_MIN_ELEMENTS;
  */
 final class CpuBackend implements BatchNormBackend {
     /** Rows a channels-last float lane sums before it is added into fp64: as RunSums' 64-term blocks. */
-    private static final int ROWS_PER_FOLD = 64;
+    private static final int ROWS_PER_FOLD = RunSums.BLOCK / RunSums.LANES;
+
+    /** The same for gradient sums: RunSums' 16-term gradient blocks. */
+    private static final int GRADIENT_ROWS_PER_FOLD = RunSums.GRADIENT_BLOCK / RunSums.LANES;
 
     private final WorkerPool pool;
 
@@ -479,7 +482,7 @@ final class CpuBackend implements BatchNormBackend {
             partialB[slot + c] = 0;
         }
         for (int r = r0; r < r1; ) {
-            int stop = Math.min(r1, r + ROWS_PER_FOLD);
+            int stop = Math.min(r1, r + GRADIENT_ROWS_PER_FOLD);
             for (int c = slot + c0; c < slot + c1; c++) {
                 fs[c] = 0;
                 fq[c] = 0;

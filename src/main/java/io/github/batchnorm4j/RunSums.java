@@ -7,7 +7,8 @@ package io.github.batchnorm4j;
  * and its scalar twin {@link ScalarRunSums}.
  *
  * <p>The order. Each run is summed on its own: its value {@code 8 t + l} goes to float lane
- * {@code l} (8 lanes); after every {@link #BLOCK} values the lanes are added, lane 0 first, into
+ * {@code l} (8 lanes); after every {@link #BLOCK} values ({@link #GRADIENT_BLOCK} for gradients) the
+ * lanes are added, lane 0 first, into
  * the run's fp64 total and reset; values after the last whole group of 8 are added to that total
  * one by one. Squares and products enter their lanes by fused multiply-add. Run totals are then
  * added to the caller's sums in run order. Float lanes hold at most 64 terms, which keeps their
@@ -25,8 +26,15 @@ final class RunSums {
     /** Float lanes per run: one 256-bit vector. */
     static final int LANES = 8;
 
-    /** Values per float block: 64 groups of 8 lanes. */
+    /** Values per float block of the statistics: 64 groups of 8 lanes (64 terms per lane). */
     static final int BLOCK = 64 * LANES;
+
+    /**
+     * Values per float block of the gradient sums: 16 terms per lane. Their products do not shrink
+     * with the shift the way squared deviations do, and 64-term blocks missed the fp64 reference's
+     * dgamma tolerance (2e-6 sqrt(m)) on about one shape in a few hundred.
+     */
+    static final int GRADIENT_BLOCK = 16 * LANES;
 
     /** Whether the Vector API is in use (the incubator module is in the boot layer and not turned off). */
     static final boolean VECTOR = vectorAvailable();

@@ -70,7 +70,7 @@ final class ScalarRunSums {
             double g = 0;
             double h = 0;
             while (to - i >= RunSums.LANES) {
-                int end = i + Math.min(RunSums.BLOCK, (to - i) / RunSums.LANES * RunSums.LANES);
+                int end = i + Math.min(RunSums.GRADIENT_BLOCK, (to - i) / RunSums.LANES * RunSums.LANES);
                 float g0 = 0, g1 = 0, g2 = 0, g3 = 0, g4 = 0, g5 = 0, g6 = 0, g7 = 0;
                 float h0 = 0, h1 = 0, h2 = 0, h3 = 0, h4 = 0, h5 = 0, h6 = 0, h7 = 0;
                 for (; i < end; i += RunSums.LANES, j += RunSums.LANES) {

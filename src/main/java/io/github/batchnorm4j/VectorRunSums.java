@@ -125,7 +125,7 @@ final class VectorRunSums {
         int j1 = j0 + stride;
         double g0 = 0, g1 = 0, h0 = 0, h1 = 0;
         for (int p = 0; p < whole; ) {
-            int end = Math.min(whole, p + RunSums.BLOCK);
+            int end = Math.min(whole, p + RunSums.GRADIENT_BLOCK);
             FloatVector s0 = FloatVector.zero(SPECIES), s1 = s0, t0 = s0, t1 = s0;
             for (; p < end; p += W) {
                 FloatVector e0 = FloatVector.fromArray(SPECIES, dy, j0 + p);
@@ -161,7 +161,7 @@ final class VectorRunSums {
         int whole = len / W * W;
         double g = 0, h = 0;
         for (int p = 0; p < whole; ) {
-            int end = Math.min(whole, p + RunSums.BLOCK);
+            int end = Math.min(whole, p + RunSums.GRADIENT_BLOCK);
             FloatVector s = FloatVector.zero(SPECIES), t = s;
             for (; p < end; p += W) {
                 FloatVector e = FloatVector.fromArray(SPECIES, dy, j0 + p);

@@ -337,35 +337,4 @@ class CpuBatchNormTest {
         return direct ? java.nio.ByteBuffer.allocateDirect(count * 4).order(java.nio.ByteOrder.nativeOrder())
                 .asFloatBuffer() : java.nio.FloatBuffer.allocate(count);
     }
-
-    /**
-     * Allocation per call, measured on the calling thread. The JIT may allocate now and then while
-     * it recompiles, so the test takes the median of 15 rounds: a per-call allocation would make
-     * every round non-zero.
-     */
-    @Test
-    void steadyStateCallsAllocateNothing() {
-        Random random = new Random(SEED);
-        for (Shape shape : new Shape[] {Shape.nchw(8, 16, 32, 32), Shape.nc(2, 1024), Shape.nc(600, 200),
-                Shape.nchw(2, 2, 200, 200)}) {
-            float[] x = TestData.activations(random, shape, 0);
-            float[] y = new float[x.length];
-            float[] dx = new float[x.length];
-            try (BatchNorm layer = BatchNorm.builder(shape.channels()).build(new CpuBackend())) {
-                long median = Allocation.medianBytes(() -> {
-                    layer.forwardTraining(shape, x, y);
-                    layer.backward(shape, x, y, dx);
-                    layer.forwardInference(shape, x, y);
-                });
-                assertEquals(0, median, "median bytes allocated by 20 steady-state steps on " + shape);
-            }
-        }
-        Shape single = Shape.nc(1, 1024);
-        float[] z = TestData.activations(random, single, 0);
-        float[] out = new float[z.length];
-        try (BatchNorm layer = BatchNorm.builder(1024).build(new CpuBackend())) {
-            long median = Allocation.medianBytes(() -> layer.forwardInference(single, z, out));
-            assertEquals(0, median, "median bytes allocated by 20 single-example inferences");
-        }
-    }
 }
