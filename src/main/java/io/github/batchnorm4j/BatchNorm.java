@@ -102,6 +102,15 @@ public final class BatchNorm implements AutoCloseable {
     }
 
     /**
+     * Which implementation of the CPU loops this JVM runs: the Vector API (the JVM was started
+     * with {@code --add-modules jdk.incubator.vector}) or the plain-Java twin, with how to get the
+     * other. Results are bitwise the same; the speed is not.
+     */
+    public static String cpuLoopsReport() {
+        return RunSums.describe();
+    }
+
+    /**
      * This layer's entry points for device memory the caller owns (JCuda {@code CUdeviceptr}s and
      * {@code CUstream}s), for dropping the layer into a JCuda pipeline without copies. The layer
      * must run on the cuda backend; they share its state and its single-thread rule.

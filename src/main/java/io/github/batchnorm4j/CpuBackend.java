@@ -146,8 +146,8 @@ final class CpuBackend implements BatchNormBackend {
                 runTasks(gradientSumsJob); // sums, coefficients and dx in one pass per task
             } else {
                 runTasks(gradientSumsJob);
+                sumChunkPartials();
                 for (int c = 0; c < channels; c++) {
-                    sumChunkPartials(c);
                     prepareGradient(c, partialA[firstSlot(c)], partialB[firstSlot(c)]);
                 }
                 runTasks(elementwiseTasks, gradientApplyJob);
@@ -223,15 +223,7 @@ final class CpuBackend implements BatchNormBackend {
         runTasks(statisticsJob);
         if (!fused) {
             if (channelsLast) {
-                // One shift per channel, so the chunk sums simply add, in chunk order; chunk by
-                // chunk over all channels walks the partials in memory order.
-                for (int j = 1; j < rowChunks; j++) {
-                    int at = j * channels;
-                    for (int c = 0; c < channels; c++) {
-                        partialA[c] += partialA[at + c];
-                        partialB[c] += partialB[at + c];
-                    }
-                }
+                sumChunkPartials(); // one shift per channel: the chunk sums simply add
                 for (int c = 0; c < channels; c++) {
                     ChannelStatistics.fromShiftedSums(partialA, partialB, c, perChannel, rowShift[c]);
                     finishChannel(c, partialA[c], partialB[c]);
@@ -347,17 +339,11 @@ final class CpuBackend implements BatchNormBackend {
         }
         for (int r = r0; r < r1; ) {
             int stop = Math.min(r1, r + ROWS_PER_FOLD);
-            for (int c = slot + c0; c < slot + c1; c++) {
-                fs[c] = 0;
-                fq[c] = 0;
-            }
+            clearRowLanes(slot, c0, c1);
             for (; r < stop; r++) {
                 ElementwisePasses.accumulateShifted(x, xo + r * channels, k, fs, fq, slot, c0, c1);
             }
-            for (int c = slot + c0; c < slot + c1; c++) {
-                partialA[c] += fs[c];
-                partialB[c] += fq[c];
-            }
+            foldRowLanes(slot, c0, c1);
         }
         if (fused) {
             for (int c = c0; c < c1; c++) {
@@ -368,24 +354,42 @@ final class CpuBackend implements BatchNormBackend {
         }
     }
 
-    /** Chan-merges channel c's chunk partials, in chunk order, and finishes the channel. */
+    /**
+     * Channels-first: Chan-merges channel c's chunk partials (each shifted by its own chunk's first
+     * value), in chunk order, and finishes the channel.
+     */
     private void mergeChunkPartials(int c) {
         int first = firstSlot(c);
         long merged = 0;
-        for (int j = 0; j < chunkCount(); j++) {
-            long count = chunkSize(j);
+        for (int j = 0; j < chunksPerChannel; j++) {
+            long count = Math.min(perChannel, (j + 1L) * CHUNK) - (long) j * CHUNK;
             ChannelStatistics.mergeInto(partialA, partialB, first, merged, slot(c, j), count);
             merged += count;
         }
         finishChannel(c, partialA[first], partialB[first]);
     }
 
-    /** Adds channel c's chunk partial sums, in chunk order, into its first slot. */
-    private void sumChunkPartials(int c) {
-        int first = firstSlot(c);
-        for (int j = 1; j < chunkCount(); j++) {
-            partialA[first] += partialA[slot(c, j)];
-            partialB[first] += partialB[slot(c, j)];
+    /**
+     * Adds every channel's chunk partial sums, in chunk order, into its first slot. Channels-last
+     * partials lie chunk by chunk, so that layout walks them in memory order.
+     */
+    private void sumChunkPartials() {
+        if (channelsLast) {
+            for (int j = 1; j < rowChunks; j++) {
+                int at = j * channels;
+                for (int c = 0; c < channels; c++) {
+                    partialA[c] += partialA[at + c];
+                    partialB[c] += partialB[at + c];
+                }
+            }
+            return;
+        }
+        for (int c = 0; c < channels; c++) {
+            int first = firstSlot(c);
+            for (int j = 1; j < chunksPerChannel; j++) {
+                partialA[first] += partialA[slot(c, j)];
+                partialB[first] += partialB[slot(c, j)];
+            }
         }
     }
 
@@ -499,18 +503,12 @@ final class CpuBackend implements BatchNormBackend {
         }
         for (int r = r0; r < r1; ) {
             int stop = Math.min(r1, r + GRADIENT_ROWS_PER_FOLD);
-            for (int c = slot + c0; c < slot + c1; c++) {
-                fs[c] = 0;
-                fq[c] = 0;
-            }
+            clearRowLanes(slot, c0, c1);
             for (; r < stop; r++) {
                 ElementwisePasses.accumulateGradient(dy, dyo + r * channels, x, xo + r * channels, k, fs, fq, slot,
                         c0, c1);
             }
-            for (int c = slot + c0; c < slot + c1; c++) {
-                partialA[c] += fs[c];
-                partialB[c] += fq[c];
-            }
+            foldRowLanes(slot, c0, c1);
         }
         for (int c = c0; c < c1; c++) {
             // sum(dy * (x - mean)) = sum(dy * (x - k)) + (k - mean) * sum(dy)
@@ -521,6 +519,22 @@ final class CpuBackend implements BatchNormBackend {
                 prepareGradient(c, partialA[c], partialB[c]);
             }
             gradientApplyRows(task);
+        }
+    }
+
+    /** Zeroes the channels-last float lanes of channels [c0, c1) of the chunk at {@code slot}. */
+    private void clearRowLanes(int slot, int c0, int c1) {
+        for (int c = slot + c0; c < slot + c1; c++) {
+            rowSum[c] = 0;
+            rowSquares[c] = 0;
+        }
+    }
+
+    /** Adds those float lanes into the chunk's fp64 partials. */
+    private void foldRowLanes(int slot, int c0, int c1) {
+        for (int c = slot + c0; c < slot + c1; c++) {
+            partialA[c] += rowSum[c];
+            partialB[c] += rowSquares[c];
         }
     }
 
@@ -585,17 +599,6 @@ final class CpuBackend implements BatchNormBackend {
     /** Channels-first: all values of the tensor (N*C*H*W). */
     private int elementCount() {
         return perChannel * channels;
-    }
-
-    private int chunkCount() {
-        return channelsLast ? rowChunks : chunksPerChannel;
-    }
-
-    private long chunkSize(int j) {
-        if (channelsLast) {
-            return Math.min(rows, (j + 1L) * rowsPerChunk) - (long) j * rowsPerChunk;
-        }
-        return Math.min(perChannel, (j + 1L) * CHUNK) - (long) j * CHUNK;
     }
 
     private int slot(int c, int j) {

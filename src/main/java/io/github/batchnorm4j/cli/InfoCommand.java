@@ -25,6 +25,7 @@ final class InfoCommand implements Callable<Integer> {
         String why = colon < 0 ? "" : report.substring(colon + 2);
         spec.commandLine().getOut().println("backend: " + chosen);
         spec.commandLine().getOut().println(chosen.equals("cuda") ? "device:  " + why : "why:     " + why);
+        spec.commandLine().getOut().println("cpu:     " + BatchNorm.cpuLoopsReport());
         spec.commandLine().getOut().println("java:    " + System.getProperty("java.vm.name") + " "
                 + System.getProperty("java.version") + ", " + Runtime.getRuntime().availableProcessors() + " cores");
         return 0;

@@ -258,6 +258,8 @@ class CliTest {
                 info.out());
         CliRun none = CliRun.of();
         assertEquals(2, none.exitCode(), none.toString());
+        // Surefire starts the JVM with the Vector API module, so info must say it is in use.
+        assertTrue(info.out().contains("\ncpu:     Vector API"), info.out());
     }
 
     // ---- helpers ----
