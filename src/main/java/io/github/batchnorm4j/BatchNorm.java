@@ -399,6 +399,7 @@ public final class BatchNorm implements AutoCloseable {
             System.arraycopy(variance, 0, state.runningVar, 0, channels);
             state.numBatchesTracked = count;
         }
+        state.parametersChanged();
     }
 
     /** Releases the backend's memory. Idempotent; every later call but close throws. */
@@ -499,6 +500,7 @@ public final class BatchNorm implements AutoCloseable {
             }
         }
         System.arraycopy(values, 0, target, 0, values.length);
+        state.parametersChanged();
     }
 
     private static int hostCount(Shape shape) {

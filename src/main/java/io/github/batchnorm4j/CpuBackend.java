@@ -73,6 +73,14 @@ final class CpuBackend implements BatchNormBackend {
     private float[] shift = new float[0];
     private float[] centeredScale = new float[0];
 
+    /**
+     * Which layer state and parameters version meanHi..shift were last filled from for inference;
+     * null when a training forward or backward has overwritten them since. Lets repeated inference
+     * skip the per-channel set-up, which dominates single-example calls.
+     */
+    private LayerState inferenceCoefficientsOf;
+    private long inferenceCoefficientsVersion;
+
     private final WorkerPool.Job statisticsJob = this::statisticsTask;
     private final WorkerPool.Job normalizeJob = this::normalizeTask;
     private final WorkerPool.Job gradientSumsJob = this::gradientSumsTask;
@@ -94,6 +102,7 @@ final class CpuBackend implements BatchNormBackend {
     @Override
     public void forwardTraining(LayerState state, Shape shape, float[] x, int xOffset, float[] y, int yOffset) {
         begin(state, shape, x, xOffset, y, yOffset);
+        inferenceCoefficientsOf = null;
         try {
             batchStatisticsAndNormalize();
             state.commitBatch(shape, batchMean, batchVar, invStd, state.config.trackRunningStats());
@@ -107,13 +116,18 @@ final class CpuBackend implements BatchNormBackend {
         begin(state, shape, x, xOffset, y, yOffset);
         try {
             if (!state.config.trackRunningStats()) {
+                inferenceCoefficientsOf = null;
                 batchStatisticsAndNormalize();
                 state.commitBatch(shape, batchMean, batchVar, invStd, false);
                 return;
             }
             state.commitRunning(shape);
-            for (int c = 0; c < channels; c++) {
-                prepareNormalization(c, state.savedMean[c], state.savedInvStd[c]);
+            if (inferenceCoefficientsOf != state || inferenceCoefficientsVersion != state.parametersVersion()) {
+                for (int c = 0; c < channels; c++) {
+                    prepareNormalization(c, state.savedMean[c], state.savedInvStd[c]);
+                }
+                inferenceCoefficientsOf = state;
+                inferenceCoefficientsVersion = state.parametersVersion();
             }
             runTasks(elementwiseTasks, normalizeJob);
         } finally {
@@ -125,6 +139,7 @@ final class CpuBackend implements BatchNormBackend {
     public void backward(LayerState state, Shape shape, float[] x, int xOffset, float[] dy, int dyOffset,
             float[] dx, int dxOffset) {
         begin(state, shape, x, xOffset, dx, dxOffset);
+        inferenceCoefficientsOf = null;
         this.dy = dy;
         this.dyo = dyOffset;
         applyBatchTerms = state.savedFromBatch;
@@ -159,6 +174,7 @@ final class CpuBackend implements BatchNormBackend {
 
     @Override
     public void close() {
+        inferenceCoefficientsOf = null;
         partialA = partialB = batchMean = batchVar = new double[0];
         rowShift = rowSum = rowSquares = invStd = meanHi = meanLo = scale = shift = centeredScale = new float[0];
     }
@@ -626,6 +642,7 @@ final class CpuBackend implements BatchNormBackend {
 
     private void ensureChannels(int c) {
         if (batchMean.length < c) {
+            inferenceCoefficientsOf = null;
             batchMean = new double[c];
             batchVar = new double[c];
             invStd = new float[c];

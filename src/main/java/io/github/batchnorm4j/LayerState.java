@@ -15,6 +15,15 @@ final class LayerState {
     final float[] runningVar;
     long numBatchesTracked;
 
+    /**
+     * Counts changes to gamma, beta and the running statistics, so that a backend can keep what it
+     * derives from them (inference coefficients) until they change. Every writer calls
+     * {@link #parametersChanged}.
+     */
+    private long parametersVersion;
+    /** The parameters version savedMean/savedInvStd were last filled from; -1 after a batch forward. */
+    private long savedRunningVersion = -1;
+
     /** Mean the latest forward subtracted, in fp64 (a float mean would cost 1e-4 relative on large-mean data). */
     final double[] savedMean;
     /** 1/sqrt(var + eps) the latest forward multiplied by. */
@@ -45,6 +54,15 @@ final class LayerState {
         betaGradient = new float[c];
         nextRunningMean = new float[c];
         nextRunningVar = new float[c];
+    }
+
+    /** Records that gamma, beta or the running statistics were written. */
+    void parametersChanged() {
+        parametersVersion++;
+    }
+
+    long parametersVersion() {
+        return parametersVersion;
     }
 
     /** 1/sqrt(var + eps) rounded to float: the one definition every path uses. */
@@ -99,18 +117,27 @@ final class LayerState {
         System.arraycopy(invStd, 0, savedInvStd, 0, channels);
         savedShape = shape;
         savedFromBatch = true;
+        savedRunningVersion = -1;
         if (update) {
             System.arraycopy(nextRunningMean, 0, runningMean, 0, channels);
             System.arraycopy(nextRunningVar, 0, runningVar, 0, channels);
             numBatchesTracked++;
+            parametersChanged();
         }
     }
 
-    /** Records that an inference forward normalized {@code shape} with the running statistics. */
+    /**
+     * Records that an inference forward normalized {@code shape} with the running statistics. The
+     * per-channel square roots are redone only when the running statistics changed since the last
+     * time: for a single example they cost more than the normalization itself.
+     */
     void commitRunning(Shape shape) {
-        for (int c = 0; c < config.channels(); c++) {
-            savedMean[c] = runningMean[c];
-            savedInvStd[c] = invStd(runningVar[c], config.eps());
+        if (savedRunningVersion != parametersVersion) {
+            for (int c = 0; c < config.channels(); c++) {
+                savedMean[c] = runningMean[c];
+                savedInvStd[c] = invStd(runningVar[c], config.eps());
+            }
+            savedRunningVersion = parametersVersion;
         }
         savedShape = shape;
         savedFromBatch = false;
