@@ -39,7 +39,7 @@ public class CpuBatchNormBenchmark {
     private float[] y;
     private float[] dy;
     private float[] dx;
-    private final ParallelScaleCopy copy = new ParallelScaleCopy();
+    private final ScaleCopy copy = new ScaleCopy();
 
     @Setup(Level.Trial)
     public void setUp() {
@@ -100,26 +100,5 @@ public class CpuBatchNormBenchmark {
     public float scaleCopy() {
         copy.run(x, y);
         return y[0];
-    }
-
-    static final class ParallelScaleCopy {
-        private static final int CHUNK = 1 << 16;
-        private float[] from;
-        private float[] to;
-        private final WorkerPool.Job job = this::task;
-
-        void run(float[] source, float[] target) {
-            from = source;
-            to = target;
-            WorkerPool.shared().run((source.length + CHUNK - 1) / CHUNK, job);
-        }
-
-        private void task(int t) {
-            int start = t * CHUNK;
-            int end = Math.min(from.length, start + CHUNK);
-            // The library's own fastest element-wise loop (Vector API when present): a C2 loop
-            // here ran slower than inference itself, which made the ceiling a floor.
-            ElementwisePasses.normalize(from, start, to, start, end - start, 0f, 0f, 1.0001f, 0f);
-        }
     }
 }

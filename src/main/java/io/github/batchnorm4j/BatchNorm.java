@@ -110,6 +110,11 @@ public final class BatchNorm implements AutoCloseable {
         return RunSums.describe();
     }
 
+    /** Worker threads the CPU path splits each call over ({@code -Dbatchnorm4j.cpu.threads}, else the cores). */
+    public static int cpuThreads() {
+        return WorkerPool.shared().threads();
+    }
+
     /**
      * This layer's entry points for device memory the caller owns (JCuda {@code CUdeviceptr}s and
      * {@code CUstream}s), for dropping the layer into a JCuda pipeline without copies. The layer

@@ -10,7 +10,8 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "bn4j", mixinStandardHelpOptions = true, version = "bn4j 0.1.0",
         description = "Batch normalization with running statistics, on CUDA or the CPU.",
-        subcommands = {InfoCommand.class, FitCommand.class, ApplyCommand.class, DemoCommand.class})
+        subcommands = {InfoCommand.class, FitCommand.class, ApplyCommand.class, DemoCommand.class,
+                BenchCommand.class})
 public final class Bn4j implements Runnable {
     static final int BAD_INPUT = 2;
 

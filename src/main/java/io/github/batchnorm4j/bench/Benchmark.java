@@ -1,0 +1,89 @@
+package io.github.batchnorm4j.bench;
+
+import io.github.batchnorm4j.BatchNorm;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * {@code bn4j bench}: times each case on the chosen backend beside that device's copy ceiling,
+ * runs the PyTorch peer on the same case right after (never at the same time: they would share the
+ * cores), prints a table row per figure and returns the records.
+ */
+public final class Benchmark {
+    /** How to run: the backend ("cpu" or "cuda"), quick timing, and where the peer is. */
+    public record Options(String backend, boolean quick, boolean peer, Path peerScript, String python) {
+    }
+
+    private Benchmark() {
+    }
+
+    public static List<BenchRecord> run(Options options, List<BenchCase> cases, PrintWriter out) {
+        List<BenchRecord> records = new ArrayList<>();
+        try (BackendBench bench = options.backend().equals("cuda") ? new CudaBench(options.quick())
+                : new CpuBench(options.quick())) {
+            out.println("# batchnorm4j bench, " + bench.description());
+            out.println("# java " + System.getProperty("java.version") + ", " + Runtime.getRuntime().availableProcessors()
+                    + " cores, " + System.getProperty("os.arch") + "; each time the median of "
+                    + (options.quick() ? "5" : "15") + " samples after warm-up");
+            TorchPeer peer = null;
+            if (options.peer()) {
+                try {
+                    peer = TorchPeer.find(options.peerScript(), options.python(), bench.name(), BatchNorm.cpuThreads(),
+                            options.quick());
+                } catch (TorchPeer.Unavailable e) {
+                    out.println("# peer: none: " + e.getMessage());
+                }
+            } else {
+                out.println("# peer: none: --no-peer");
+            }
+            out.println(BenchTable.header());
+            out.flush();
+            List<String> failures = new ArrayList<>();
+            for (BenchCase benchCase : cases) {
+                String why = bench.whyNot(benchCase);
+                if (why != null) {
+                    out.println(String.format("%-22s skipped: %s", benchCase.label(), why));
+                    out.flush();
+                    continue;
+                }
+                List<BenchRecord> ours = bench.run(benchCase);
+                Map<BenchOp, Double> peerTimes = peer == null ? Map.of() : peer.time(benchCase, failures);
+                for (BenchRecord r : ours) {
+                    Double t = peerTimes.get(r.op());
+                    BenchRecord full = t == null ? r : r.withPeer(peer.name(), t);
+                    records.add(full);
+                    out.println(BenchTable.row(full));
+                }
+                out.flush();
+            }
+            if (peer != null) {
+                out.println("# peer: " + peer.name());
+            }
+            for (String failure : failures) {
+                out.println("# peer failed: " + failure);
+            }
+        }
+        out.flush();
+        return records;
+    }
+
+    /** The records as a JSON list, one object per line. */
+    public static void writeJson(List<BenchRecord> records, Path file) throws IOException {
+        StringBuilder s = new StringBuilder("[\n");
+        for (int i = 0; i < records.size(); i++) {
+            s.append("  ").append(records.get(i).toJson()).append(i + 1 < records.size() ? ",\n" : "\n");
+        }
+        Files.writeString(file, s.append("]\n"), StandardCharsets.UTF_8);
+    }
+
+    /** The PNG chart of the records: GB/s per shape for us, the peer and the copy ceiling. */
+    public static void writeChart(List<BenchRecord> records, String title, Path png) throws IOException {
+        BenchChart.write(records, title, png);
+    }
+}

@@ -1,0 +1,114 @@
+package io.github.batchnorm4j.cli;
+
+import io.github.batchnorm4j.BatchNorm;
+import io.github.batchnorm4j.Layout;
+import io.github.batchnorm4j.bench.BenchCase;
+import io.github.batchnorm4j.bench.BenchRecord;
+import io.github.batchnorm4j.bench.Benchmark;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** {@code bn4j bench}: the performance figures of issue 5, beside the copy ceiling and PyTorch. */
+@Command(name = "bench", description = {
+        "Time training forward, inference and backward on named shapes: median seconds, GB/s at the",
+        "memory floor's pass count, the ratio to this device's copy bandwidth measured in the same run,",
+        "and PyTorch's time on the same shapes (scripts/peer-torch.py) when a Python with torch is found."})
+final class BenchCommand implements Callable<Integer> {
+    @Mixin
+    BackendOption backend;
+
+    @Option(names = "--quick", description = "one shape of each kind and shorter timing (about a minute)")
+    boolean quick;
+
+    @Option(names = "--json", paramLabel = "FILE", description = "write the records as a JSON list")
+    Path json;
+
+    @Option(names = "--png", paramLabel = "FILE", description = "draw GB/s per shape (ours, peer, copy) as a PNG chart")
+    Path png;
+
+    @Option(names = "--shape", paramLabel = "LAYOUT:SIZES",
+            description = "time these shapes instead of the named ones, e.g. NCHW:8x16x32x32 or NC:1x1024/inference")
+    List<String> shapes;
+
+    @Option(names = "--no-peer", description = "do not run PyTorch")
+    boolean noPeer;
+
+    @Option(names = "--peer-script", paramLabel = "FILE", description = "the peer script (default: scripts/peer-torch.py)")
+    Path peerScript;
+
+    @Option(names = "--python", paramLabel = "EXE", description = "the Python that runs the peer (default: python3 or /usr/bin/python3 with torch)")
+    String python;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        backend.apply();
+        List<BenchCase> cases = shapes == null ? (quick ? BenchCase.quick() : BenchCase.standard()) : parse(shapes);
+        String chosen;
+        try (BatchNorm probe = BatchNorm.builder(1).build()) {
+            chosen = probe.backendName();
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        List<BenchRecord> records = Benchmark.run(
+                new Benchmark.Options(chosen, quick, !noPeer, peerScript, python), cases, out);
+        if (json != null) {
+            Benchmark.writeJson(records, json);
+            out.println("# records written to " + json);
+        }
+        if (png != null) {
+            if (records.isEmpty()) {
+                out.println("# no figures, so no chart");
+            } else {
+                Benchmark.writeChart(records, "batchnorm4j on " + chosen, png);
+                out.println("# chart written to " + png);
+            }
+        }
+        out.flush();
+        return 0;
+    }
+
+    private List<BenchCase> parse(List<String> specs) {
+        List<BenchCase> cases = new ArrayList<>();
+        for (String text : specs) {
+            cases.add(parseOne(text));
+        }
+        return cases;
+    }
+
+    private BenchCase parseOne(String text) {
+        String body = text;
+        boolean inferenceOnly = body.endsWith("/inference");
+        if (inferenceOnly) {
+            body = body.substring(0, body.length() - "/inference".length());
+        }
+        String[] parts = body.split(":");
+        try {
+            Layout layout = Layout.valueOf(parts[0]);
+            String[] d = parts[1].split("x");
+            int[] sizes = new int[d.length];
+            for (int i = 0; i < d.length; i++) {
+                sizes[i] = Integer.parseInt(d[i]);
+            }
+            BenchCase benchCase = new BenchCase(layout, sizes, inferenceOnly);
+            benchCase.shape(); // checks the sizes against the layout
+            if (!inferenceOnly && benchCase.shape().valuesPerChannel() < 2) {
+                throw new IllegalArgumentException("training needs more than 1 value per channel; add /inference");
+            }
+            return benchCase;
+        } catch (RuntimeException e) {
+            throw new ParameterException(spec.commandLine(), "--shape '" + text + "': expected LAYOUT:SIZES such as "
+                    + "NCHW:8x16x32x32, NHWC:8x32x32x16 or NC:256x4096 (optionally /inference): " + e.getMessage());
+        }
+    }
+}

@@ -1,0 +1,128 @@
+package io.github.batchnorm4j.cli;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * bn4j bench on tiny shapes: the records carry the fields issue 5 lists and agree with each other,
+ * the chart is a PNG, the peer runs when a Python with torch is here, and its absence is reported.
+ * Timings themselves are not judged: they belong to benchmark runs, not to tests.
+ */
+class BenchCommandTest {
+    private static final Pattern RECORD = Pattern.compile("\\{[^}]*\\}");
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void recordsHoldEveryFieldAndAgree() throws IOException {
+        Path json = dir.resolve("bench.json");
+        Path png = dir.resolve("bench.png");
+        CliRun run = CliRun.of("bench", "--backend", "cpu", "--quick", "--no-peer", "--shape", "NCHW:4x3x5x5",
+                "--shape", "NHWC:2x3x3x5", "--shape", "NC:1x7/inference", "--json", json.toString(), "--png",
+                png.toString());
+        assertEquals(0, run.exitCode(), run.toString());
+        assertTrue(run.out().contains("# peer: none: --no-peer"), run.out());
+        List<String> records = records(json);
+        assertEquals(7, records.size(), "3 ops on 2 shapes and inference on one: " + records);
+        for (String r : records) {
+            for (String field : new String[] {"op", "layout", "shape", "backend", "seconds", "gbps", "copy_gbps",
+                    "passes"}) {
+                assertTrue(r.contains("\"" + field + "\": "), field + " missing in " + r);
+            }
+            assertFalse(r.contains("\"peer\""), "no peer ran: " + r);
+            assertEquals("cpu", text(r, "backend"));
+            long elements = 1;
+            for (String size : between(r, "\"shape\": [", "]").split(", ")) {
+                elements *= Long.parseLong(size);
+            }
+            double seconds = number(r, "seconds");
+            int passes = (int) number(r, "passes");
+            assertEquals(text(r, "op").equals("backward") ? 3 : 2, passes, r);
+            assertTrue(seconds > 0, r);
+            assertEquals(passes * 4.0 * elements / seconds / 1e9, number(r, "gbps"), 1e-4 * number(r, "gbps"), r);
+            assertEquals(number(r, "gbps") / number(r, "copy_gbps"), number(r, "copy_ratio"), 1e-3, r);
+        }
+        assertEquals("NC", text(records.get(6), "layout"));
+        assertEquals("inference", text(records.get(6), "op"));
+        byte[] head = java.util.Arrays.copyOf(Files.readAllBytes(png), 8);
+        assertArrayEquals(new byte[] {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'}, head, "PNG signature");
+    }
+
+    @Test
+    void aMissingPeerIsReportedAndTheFiguresStillCome() {
+        CliRun run = CliRun.of("bench", "--backend", "cpu", "--quick", "--shape", "NC:8x4", "--peer-script",
+                dir.resolve("absent.py").toString());
+        assertEquals(0, run.exitCode(), run.toString());
+        assertTrue(run.out().contains("# peer: none: peer script scripts/peer-torch.py not found at"), run.out());
+        assertTrue(run.out().contains("NC 8x4") && run.out().contains("backward"), run.out());
+    }
+
+    @Test
+    void thePeerRunsWhereAPythonWithTorchIs() throws IOException, InterruptedException {
+        Process probe = new ProcessBuilder("/usr/bin/python3", "-c", "import torch").redirectErrorStream(true).start();
+        probe.getInputStream().readAllBytes();
+        assumeTrue(probe.waitFor() == 0, "no /usr/bin/python3 with torch here (Debian: apt-get install python3-torch)");
+        Path script = Path.of("scripts", "peer-torch.py").toAbsolutePath();
+        Path json = dir.resolve("peer.json");
+        CliRun run = CliRun.of("bench", "--backend", "cpu", "--quick", "--shape", "NHWC:2x3x3x5", "--shape",
+                "NCHW:1x4x2x2/inference", "--python", "/usr/bin/python3", "--peer-script", script.toString(), "--json",
+                json.toString());
+        assertEquals(0, run.exitCode(), run.toString());
+        List<String> records = records(json);
+        assertEquals(4, records.size(), records.toString());
+        for (String r : records) {
+            assertTrue(text(r, "peer").startsWith("PyTorch "), r);
+            assertTrue(number(r, "peer_seconds") > 0, r);
+        }
+    }
+
+    @Test
+    void aBadShapeIsRefusedWithItsName() {
+        CliRun run = CliRun.of("bench", "--no-peer", "--shape", "NCHW:4x3x5");
+        assertEquals(2, run.exitCode(), run.toString());
+        assertTrue(run.err().contains("--shape 'NCHW:4x3x5'"), run.err());
+        CliRun single = CliRun.of("bench", "--no-peer", "--shape", "NC:1x16");
+        assertEquals(2, single.exitCode(), single.toString());
+        assertTrue(single.err().contains("add /inference"), single.err());
+    }
+
+    private static List<String> records(Path json) throws IOException {
+        String text = Files.readString(json).strip();
+        assertTrue(text.startsWith("[") && text.endsWith("]"), "a JSON list: " + text);
+        List<String> records = new ArrayList<>();
+        Matcher m = RECORD.matcher(text);
+        while (m.find()) {
+            records.add(m.group());
+        }
+        return records;
+    }
+
+    private static String between(String s, String open, String close) {
+        int a = s.indexOf(open) + open.length();
+        return s.substring(a, s.indexOf(close, a));
+    }
+
+    private static String text(String record, String field) {
+        return between(record, "\"" + field + "\": \"", "\"");
+    }
+
+    private static double number(String record, String field) {
+        Matcher m = Pattern.compile("\"" + field + "\": ([-0-9.eE+]+)").matcher(record);
+        assertTrue(m.find(), field + " in " + record);
+        return Double.parseDouble(m.group(1));
+    }
+}
