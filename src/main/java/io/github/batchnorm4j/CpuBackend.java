@@ -121,15 +121,17 @@ final class CpuBackend implements BatchNormBackend {
                 state.commitBatch(shape, batchMean, batchVar, invStd, false);
                 return;
             }
-            state.commitRunning(shape);
             if (inferenceCoefficientsOf != state || inferenceCoefficientsVersion != state.parametersVersion()) {
+                inferenceCoefficientsOf = null; // until all are set
                 for (int c = 0; c < channels; c++) {
-                    prepareNormalization(c, state.savedMean[c], state.savedInvStd[c]);
+                    prepareNormalization(c, state.runningMean[c],
+                            LayerState.invStd(state.runningVar[c], state.config.eps()));
                 }
                 inferenceCoefficientsOf = state;
                 inferenceCoefficientsVersion = state.parametersVersion();
             }
             runTasks(elementwiseTasks, normalizeJob);
+            state.commitRunning(shape); // after the passes, so a failed call changes nothing
         } finally {
             end();
         }
@@ -166,6 +168,9 @@ final class CpuBackend implements BatchNormBackend {
                     prepareGradient(c, partialA[firstSlot(c)], partialB[firstSlot(c)]);
                 }
                 runTasks(elementwiseTasks, gradientApplyJob);
+            }
+            if (reduceGradients && state.config.affine()) {
+                state.commitGradients(); // only now: a step that failed half-way leaves the old gradients
             }
         } finally {
             end();
@@ -281,8 +286,8 @@ final class CpuBackend implements BatchNormBackend {
         double dBeta = sumDy;
         double dGamma = sumDyCentered * channelInvStd;
         if (state.config.affine()) {
-            state.gammaGradient[c] = (float) dGamma;
-            state.betaGradient[c] = (float) dBeta;
+            state.nextGammaGradient[c] = (float) dGamma;
+            state.nextBetaGradient[c] = (float) dBeta;
         }
         double k = (double) state.gamma[c] * channelInvStd;
         scale[c] = (float) k;
@@ -298,6 +303,7 @@ final class CpuBackend implements BatchNormBackend {
     // ---- statistics ----
 
     private void statisticsTask(int task) {
+        FaultInjection.at(FaultInjection.Point.CPU_STATISTICS_TASK);
         if (channelsLast) {
             statisticsRows(task);
         } else {
@@ -412,6 +418,7 @@ final class CpuBackend implements BatchNormBackend {
     // ---- normalization ----
 
     private void normalizeTask(int task) {
+        FaultInjection.at(FaultInjection.Point.CPU_NORMALIZE_TASK);
         if (channelsLast) {
             normalizeRows(task);
         } else {
@@ -468,6 +475,7 @@ final class CpuBackend implements BatchNormBackend {
     // ---- backward ----
 
     private void gradientSumsTask(int task) {
+        FaultInjection.at(FaultInjection.Point.CPU_GRADIENT_SUMS_TASK);
         if (channelsLast) {
             gradientSumsRows(task);
         } else {
@@ -555,6 +563,7 @@ final class CpuBackend implements BatchNormBackend {
     }
 
     private void gradientApplyTask(int task) {
+        FaultInjection.at(FaultInjection.Point.CPU_GRADIENT_APPLY_TASK);
         if (channelsLast) {
             gradientApplyRows(task);
         } else {

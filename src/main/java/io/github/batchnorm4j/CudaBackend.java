@@ -348,8 +348,9 @@ final class CudaBackend implements BatchNormBackend {
         }
         synchronize(stream);
         if (state.config.affine()) {
-            download(hostGammaGrad.to(state.gammaGradient, 0), gammaGrad, channels);
-            download(hostBetaGrad.to(state.betaGradient, 0), betaGrad, channels);
+            download(hostGammaGrad.to(state.nextGammaGradient, 0), gammaGrad, channels);
+            download(hostBetaGrad.to(state.nextBetaGradient, 0), betaGrad, channels);
+            state.commitGradients();
         }
     }
 
@@ -468,11 +469,20 @@ final class CudaBackend implements BatchNormBackend {
 
     private static void upload(DeviceBuffer buffer, Pointer host, long floats) {
         long bytes = floats * Sizeof.FLOAT;
-        CudaCalls.check(cuMemcpyHtoD(buffer.atLeast(bytes), host, bytes), "cuMemcpyHtoD");
+        CUdeviceptr target = buffer.atLeast(bytes);
+        int result = FaultInjection.cudaResult(FaultInjection.Point.CUDA_COPY);
+        if (result == 0) {
+            result = cuMemcpyHtoD(target, host, bytes);
+        }
+        CudaCalls.check(result, "cuMemcpyHtoD");
     }
 
     private static void download(Pointer host, DeviceBuffer buffer, long floats) {
-        CudaCalls.check(cuMemcpyDtoH(host, buffer.pointer(), floats * Sizeof.FLOAT), "cuMemcpyDtoH");
+        int result = FaultInjection.cudaResult(FaultInjection.Point.CUDA_COPY);
+        if (result == 0) {
+            result = cuMemcpyDtoH(host, buffer.pointer(), floats * Sizeof.FLOAT);
+        }
+        CudaCalls.check(result, "cuMemcpyDtoH");
     }
 
     private void ensureHost(int channels) {

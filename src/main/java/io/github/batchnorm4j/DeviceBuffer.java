@@ -22,7 +22,11 @@ final class DeviceBuffer implements AutoCloseable {
         if (needed > bytes) {
             close();
             long size = Math.max(needed, 16);
-            CudaCalls.check(cuMemAlloc(pointer, size), "cuMemAlloc", size + " bytes");
+            int result = FaultInjection.cudaResult(FaultInjection.Point.CUDA_ALLOCATION);
+            if (result == 0) {
+                result = cuMemAlloc(pointer, size);
+            }
+            CudaCalls.check(result, "cuMemAlloc", size + " bytes");
             bytes = size;
         }
         return pointer;

@@ -86,8 +86,11 @@ final class KernelCall {
             throw new IllegalStateException(name + " takes " + scalars.length + " scalar arguments, " + given + " given");
         }
         next = 0;
-        CudaCalls.check(cuLaunchKernel(function, gridX, gridY, 1, blockX, blockY, 1, 0, stream, parameters, null),
-                "cuLaunchKernel", name);
+        int result = FaultInjection.cudaResult(FaultInjection.Point.CUDA_LAUNCH);
+        if (result == 0) {
+            result = cuLaunchKernel(function, gridX, gridY, 1, blockX, blockY, 1, 0, stream, parameters, null);
+        }
+        CudaCalls.check(result, "cuLaunchKernel", name);
     }
 
     private <T> T slot(Class<T> type) {

@@ -35,6 +35,9 @@ final class LayerState {
 
     final float[] gammaGradient;
     final float[] betaGradient;
+    /** Where a backward writes its gradients; copied in by {@link #commitGradients} once it succeeded. */
+    final float[] nextGammaGradient;
+    final float[] nextBetaGradient;
 
     private final float[] nextRunningMean;
     private final float[] nextRunningVar;
@@ -52,6 +55,8 @@ final class LayerState {
         savedInvStd = new float[c];
         gammaGradient = new float[c];
         betaGradient = new float[c];
+        nextGammaGradient = new float[c];
+        nextBetaGradient = new float[c];
         nextRunningMean = new float[c];
         nextRunningVar = new float[c];
     }
@@ -124,6 +129,12 @@ final class LayerState {
             numBatchesTracked++;
             parametersChanged();
         }
+    }
+
+    /** A backward finished: its gradients replace the previous ones, all at once. */
+    void commitGradients() {
+        System.arraycopy(nextGammaGradient, 0, gammaGradient, 0, config.channels());
+        System.arraycopy(nextBetaGradient, 0, betaGradient, 0, config.channels());
     }
 
     /**
