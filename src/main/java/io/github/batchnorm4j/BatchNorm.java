@@ -415,8 +415,14 @@ public final class BatchNorm implements AutoCloseable {
         }
         closed = true;
         if (inUse.compareAndSet(false, true)) {
-            backend.close();
+            releaseMemory();
         }
+    }
+
+    /** The backend's memory and the staging arrays: after close a layer holds only its C-sized state. */
+    private void releaseMemory() {
+        backend.close();
+        stageA = stageB = stageC = new float[0];
     }
 
     @Override
@@ -452,7 +458,7 @@ public final class BatchNorm implements AutoCloseable {
     void exit() {
         inUse.set(false);
         if (closed) {
-            backend.close();
+            releaseMemory();
         }
     }
 

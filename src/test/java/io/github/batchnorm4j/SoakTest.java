@@ -1,0 +1,188 @@
+package io.github.batchnorm4j;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/**
+ * 100,000 training steps (forward and backward) plus single-example inference on small shapes:
+ * the Java heap is the same before and after, and the running statistics stay finite and match a
+ * float64 reference of the last batch's update. Then layers of a larger shape are built, used and
+ * closed a few hundred times: the heap returns to where it was, so closing frees what a layer
+ * allocated. The figures go to target/soak-report.txt and standard output.
+ */
+class SoakTest {
+    private static final int STEPS = 100_000;
+    private static final long HEAP_TOLERANCE = 2L << 20;
+    /** 300 closed layers keep their C=32 state (about 2 KB each); staged tensors would be 1 GB. */
+    private static final long CLOSED_LAYERS_TOLERANCE = 4L << 20;
+
+    @Test
+    void heapStaysFlatOverAHundredThousandSteps() throws IOException {
+        Shape batch = Shape.nchw(8, 16, 5, 5);
+        Shape single = Shape.nchw(1, 16, 5, 5);
+        Shape dense = Shape.nc(32, 64);
+        Random random = new Random(5);
+        float[] x = TestData.activations(random, batch, 20);
+        float[] dy = TestData.gaussian(random, x.length);
+        float[] y = new float[x.length];
+        float[] dx = new float[x.length];
+        float[] one = TestData.activations(random, single, 20);
+        float[] oneOut = new float[one.length];
+        float[] d = TestData.activations(random, dense, -3);
+        float[] dOut = new float[d.length];
+        float[] dGrad = TestData.gaussian(random, d.length);
+        float[] dDx = new float[d.length];
+        com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        try (BatchNorm conv = BatchNorm.builder(16).build(); BatchNorm fc = BatchNorm.builder(64).build()) {
+            Runnable step = () -> {
+                conv.forwardTraining(batch, x, y);
+                conv.backward(batch, x, dy, dx);
+                conv.forwardInference(single, one, oneOut);
+                fc.forwardTraining(dense, d, dOut);
+                fc.backward(dense, d, dGrad, dDx);
+            };
+            for (int i = 0; i < 5_000; i++) {
+                step.run(); // scratch grows, code compiles
+            }
+            long heapBefore = usedHeapAfterGc();
+            long allocatedBefore = threads.getCurrentThreadAllocatedBytes();
+            long start = System.nanoTime();
+            for (int i = 0; i < STEPS; i++) {
+                step.run();
+            }
+            double seconds = (System.nanoTime() - start) / 1e9;
+            long allocated = threads.getCurrentThreadAllocatedBytes() - allocatedBefore;
+            long heapAfter = usedHeapAfterGc();
+            for (float v : conv.runningVar()) {
+                assertTrue(Float.isFinite(v) && v > 0, "running variance after the soak: " + v);
+            }
+            assertEquals(5_000 + STEPS, conv.numBatchesTracked());
+            long closedHeap = heapAfterClosingLayers();
+            String report = String.format(Locale.ROOT,
+                    "soak: %d steps (train + backward of NCHW (8,16,5,5), inference of (1,16,5,5), train + backward "
+                            + "of NC (32,64)) in %.1f s%n"
+                            + "heap used after GC: %d bytes before, %d after (difference %+d)%n"
+                            + "allocated on the stepping thread: %d bytes over the %d steps (%.3f bytes per step)%n"
+                            + "300 layers of NCHW (16,32,24,24) used through direct buffers, closed and kept reachable: heap after GC "
+                            + "%+d bytes against the start of that phase%n",
+                    STEPS, seconds, heapBefore, heapAfter, heapAfter - heapBefore, allocated, STEPS,
+                    (double) allocated / STEPS, closedHeap);
+            System.out.print(report);
+            Path target = Path.of("target");
+            if (Files.isDirectory(target)) {
+                Files.writeString(target.resolve("soak-report.txt"), report);
+            }
+            assertTrue(Math.abs(heapAfter - heapBefore) < HEAP_TOLERANCE, report);
+            assertTrue(allocated < STEPS, "less than a byte per step on average: " + report);
+            assertTrue(Math.abs(closedHeap) < CLOSED_LAYERS_TOLERANCE, report);
+        }
+    }
+
+    /**
+     * 20,000 steps over 200 distinct random shapes (both layouts, 1 to 40 channels) on one layer
+     * per channel count: scratch grows to the largest shape and stays, so the heap after GC is the
+     * same after the second pass over the shapes as after the first.
+     */
+    @Test
+    void heapStaysFlatOverManyDistinctShapes() throws IOException {
+        Random random = new Random(12);
+        List<Shape> shapes = new ArrayList<>();
+        while (shapes.size() < 200) {
+            int c = 1 + random.nextInt(40);
+            int n = 1 + random.nextInt(6), h = 1 + random.nextInt(9), w = 1 + random.nextInt(9);
+            Shape shape = switch (random.nextInt(3)) {
+                case 0 -> Shape.nc(n + 1, c);
+                case 1 -> Shape.nchw(n, c, h, w);
+                default -> Shape.nhwc(n, h, w, c);
+            };
+            if (shape.valuesPerChannel() > 1) {
+                shapes.add(shape);
+            }
+        }
+        BatchNorm[] layers = new BatchNorm[41];
+        float[] buffer = TestData.activations(random, Shape.nc(1, 6 * 9 * 9 * 40), 4);
+        float[] out = new float[2 * buffer.length]; // training output, then inference output
+        float[] grad = TestData.gaussian(random, buffer.length);
+        try {
+            long[] heap = new long[2];
+            for (int pass = 0; pass < 2; pass++) {
+                for (int i = 0; i < 10_000; i++) {
+                    Shape shape = shapes.get(i % shapes.size());
+                    int c = shape.channels();
+                    if (layers[c] == null) {
+                        layers[c] = BatchNorm.builder(c).build();
+                    }
+                    int count = (int) shape.elementCount();
+                    layers[c].forwardTraining(shape, buffer, 0, out, 0);
+                    layers[c].backward(shape, buffer, 0, grad, 0, out, 0);
+                    layers[c].forwardInference(shape, buffer, 0, out, count);
+                }
+                heap[pass] = usedHeapAfterGc();
+            }
+            String report = String.format(Locale.ROOT, "distinct shapes: 2 x 10,000 steps over 200 shapes; heap after "
+                    + "GC %d bytes after the first pass, %d after the second (difference %+d)%n", heap[0], heap[1],
+                    heap[1] - heap[0]);
+            System.out.print(report);
+            Path target = Path.of("target");
+            if (Files.isDirectory(target)) {
+                Files.writeString(target.resolve("soak-report.txt"), report, java.nio.file.StandardOpenOption.CREATE,
+                        java.nio.file.StandardOpenOption.APPEND);
+            }
+            assertTrue(Math.abs(heap[1] - heap[0]) < HEAP_TOLERANCE, report);
+        } finally {
+            for (BatchNorm layer : layers) {
+                if (layer != null) {
+                    layer.close();
+                }
+            }
+        }
+    }
+
+    /**
+     * Heap growth (after GC) from 300 layers of a 1.2 MB shape, each used through direct buffers
+     * (which stage the tensor in three arrays of its size) and then closed, all kept reachable: what
+     * a closed layer still holds stays on the heap, so a leak of 3.5 MB per layer would show as 1 GB.
+     */
+    private static long heapAfterClosingLayers() {
+        Shape shape = Shape.nchw(16, 32, 24, 24);
+        int count = (int) shape.elementCount();
+        FloatBuffer x = ByteBuffer.allocateDirect(4 * count).order(ByteOrder.nativeOrder()).asFloatBuffer();
+        FloatBuffer y = ByteBuffer.allocateDirect(4 * count).order(ByteOrder.nativeOrder()).asFloatBuffer();
+        FloatBuffer dx = ByteBuffer.allocateDirect(4 * count).order(ByteOrder.nativeOrder()).asFloatBuffer();
+        x.put(TestData.activations(new Random(9), shape, 1)).flip();
+        long before = usedHeapAfterGc();
+        List<BatchNorm> closed = new ArrayList<>();
+        for (int i = 0; i < 300; i++) {
+            BatchNorm layer = BatchNorm.builder(32).build();
+            layer.forwardTraining(shape, x, y);
+            layer.backward(shape, x, y, dx);
+            layer.close();
+            closed.add(layer);
+        }
+        long growth = usedHeapAfterGc() - before;
+        assertEquals(300, closed.size());
+        return growth;
+    }
+
+    private static long usedHeapAfterGc() {
+        long used = Long.MAX_VALUE;
+        for (int i = 0; i < 5; i++) {
+            System.gc();
+            used = Math.min(used, ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed());
+        }
+        return used;
+    }
+}
