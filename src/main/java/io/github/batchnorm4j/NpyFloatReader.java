@@ -34,8 +34,11 @@ public final class NpyFloatReader implements AutoCloseable {
     /** Opens {@code file} and checks its header against its size. */
     public static NpyFloatReader open(Path file) throws IOException {
         String name = file.toString();
-        if (!Files.isRegularFile(file)) {
+        if (!Files.exists(file)) {
             throw new IOException(name + ": no such file");
+        }
+        if (!Files.isRegularFile(file)) {
+            throw new IOException(name + ": not a regular file (a directory or a device); give a .npy file");
         }
         NpyHeader header;
         try (InputStream in = new BufferedInputStream(Files.newInputStream(file))) {
