@@ -70,8 +70,13 @@ final class BenchCommand implements Callable<Integer> {
             if (records.isEmpty()) {
                 out.println("# no figures, so no chart");
             } else {
-                Benchmark.writeChart(records, "batchnorm4j on " + chosen, png);
-                out.println("# chart written to " + png);
+                try {
+                    Benchmark.writeChart(records, "batchnorm4j on " + chosen, png);
+                    out.println("# chart written to " + png);
+                } catch (LinkageError e) { // a runtime without java.desktop (a minimal jlink image)
+                    out.println("# chart not drawn: this Java runtime lacks java.desktop (" + e + "); the table and "
+                            + "JSON are complete");
+                }
             }
         }
         out.flush();
