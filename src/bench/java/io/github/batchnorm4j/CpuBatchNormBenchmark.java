@@ -1,5 +1,7 @@
 package io.github.batchnorm4j;
 
+import io.github.batchnorm4j.bench.BenchCase;
+
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -43,7 +45,7 @@ public class CpuBatchNormBenchmark {
 
     @Setup(Level.Trial)
     public void setUp() {
-        parsed = parse(shape);
+        parsed = BenchCase.parse(shape).shape();
         int count = Math.toIntExact(parsed.elementCount());
         Random random = new Random(1);
         x = new float[count];
@@ -61,20 +63,6 @@ public class CpuBatchNormBenchmark {
     @TearDown(Level.Trial)
     public void tearDown() {
         layer.close();
-    }
-
-    static Shape parse(String text) {
-        String[] parts = text.split(":");
-        String[] d = parts[1].split("x");
-        int a = Integer.parseInt(d[0]), b = Integer.parseInt(d[1]);
-        switch (parts[0]) {
-            case "NC":
-                return Shape.nc(a, b);
-            case "NCHW":
-                return Shape.nchw(a, b, Integer.parseInt(d[2]), Integer.parseInt(d[3]));
-            default:
-                return Shape.nhwc(a, b, Integer.parseInt(d[2]), Integer.parseInt(d[3]));
-        }
     }
 
     @Benchmark

@@ -123,9 +123,9 @@ final class CpuBackend implements BatchNormBackend {
             }
             if (inferenceCoefficientsOf != state || inferenceCoefficientsVersion != state.parametersVersion()) {
                 inferenceCoefficientsOf = null; // until all are set
+                float[] inverse = state.runningInvStd();
                 for (int c = 0; c < channels; c++) {
-                    prepareNormalization(c, state.runningMean[c],
-                            LayerState.invStd(state.runningVar[c], state.config.eps()));
+                    prepareNormalization(c, state.runningMean[c], inverse[c]);
                 }
                 inferenceCoefficientsOf = state;
                 inferenceCoefficientsVersion = state.parametersVersion();

@@ -23,6 +23,9 @@ final class LayerState {
     private long parametersVersion;
     /** The parameters version savedMean/savedInvStd were last filled from; -1 after a batch forward. */
     private long savedRunningVersion = -1;
+    /** 1/sqrt(runningVar + eps), valid for parameters version {@code runningInvStdVersion}. */
+    private final float[] runningInvStd;
+    private long runningInvStdVersion = -1;
 
     /** Mean the latest forward subtracted, in fp64 (a float mean would cost 1e-4 relative on large-mean data). */
     final double[] savedMean;
@@ -59,6 +62,7 @@ final class LayerState {
         nextBetaGradient = new float[c];
         nextRunningMean = new float[c];
         nextRunningVar = new float[c];
+        runningInvStd = new float[c];
     }
 
     /** Records that gamma, beta or the running statistics were written. */
@@ -68,6 +72,20 @@ final class LayerState {
 
     long parametersVersion() {
         return parametersVersion;
+    }
+
+    /**
+     * 1/sqrt(runningVar + eps) per channel, recomputed only after the running statistics changed:
+     * for a single example the square roots cost more than the normalization itself.
+     */
+    float[] runningInvStd() {
+        if (runningInvStdVersion != parametersVersion) {
+            for (int c = 0; c < config.channels(); c++) {
+                runningInvStd[c] = invStd(runningVar[c], config.eps());
+            }
+            runningInvStdVersion = parametersVersion;
+        }
+        return runningInvStd;
     }
 
     /** 1/sqrt(var + eps) rounded to float: the one definition every path uses. */
@@ -138,16 +156,16 @@ final class LayerState {
     }
 
     /**
-     * Records that an inference forward normalized {@code shape} with the running statistics. The
-     * per-channel square roots are redone only when the running statistics changed since the last
-     * time: for a single example they cost more than the normalization itself.
+     * Records that an inference forward normalized {@code shape} with the running statistics; the
+     * copies into the saved statistics are skipped while they already hold this version's.
      */
     void commitRunning(Shape shape) {
         if (savedRunningVersion != parametersVersion) {
+            float[] inverse = runningInvStd();
             for (int c = 0; c < config.channels(); c++) {
                 savedMean[c] = runningMean[c];
-                savedInvStd[c] = invStd(runningVar[c], config.eps());
             }
+            System.arraycopy(inverse, 0, savedInvStd, 0, config.channels());
             savedRunningVersion = parametersVersion;
         }
         savedShape = shape;

@@ -42,6 +42,49 @@ public record BenchCase(Layout layout, int[] sizes, boolean inferenceOnly) {
                 new BenchCase(Layout.NCHW, new int[] {1, 256, 7, 7}, true));
     }
 
+    /**
+     * A case from {@code LAYOUT:SIZES}, sizes in memory order joined by x (NCHW:64x256x28x28,
+     * NHWC:32x56x56x64, NC:4096x1024), with {@code /inference} appended for inference only.
+     *
+     * @throws IllegalArgumentException naming what is wrong with the text
+     */
+    public static BenchCase parse(String text) {
+        String body = text;
+        boolean inferenceOnly = body.endsWith("/inference");
+        if (inferenceOnly) {
+            body = body.substring(0, body.length() - "/inference".length());
+        }
+        String[] parts = body.split(":");
+        if (parts.length != 2) {
+            throw new IllegalArgumentException("expected LAYOUT:SIZES");
+        }
+        Layout layout;
+        try {
+            layout = Layout.valueOf(parts[0]);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("layout '" + parts[0] + "' is none of NC, NCHW, NHWC");
+        }
+        String[] d = parts[1].split("x");
+        int rank = layout == Layout.NC ? 2 : 4;
+        if (d.length != rank) {
+            throw new IllegalArgumentException(layout + " needs " + rank + " sizes, got " + d.length);
+        }
+        int[] sizes = new int[rank];
+        for (int i = 0; i < rank; i++) {
+            try {
+                sizes[i] = Integer.parseInt(d[i]);
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("size '" + d[i] + "' is not a whole number");
+            }
+        }
+        BenchCase benchCase = new BenchCase(layout, sizes, inferenceOnly);
+        Shape shape = benchCase.shape(); // checks the sizes themselves
+        if (!inferenceOnly && shape.valuesPerChannel() < 2) {
+            throw new IllegalArgumentException("training needs more than 1 value per channel; add /inference");
+        }
+        return benchCase;
+    }
+
     public Shape shape() {
         return switch (layout) {
             case NC -> Shape.nc(sizes[0], sizes[1]);

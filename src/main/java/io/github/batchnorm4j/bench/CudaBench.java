@@ -49,8 +49,7 @@ final class CudaBench implements BackendBench {
 
     CudaBench(boolean quick) {
         this.timer = new MedianTimer(quick, this::eventSeconds);
-        String report = BatchNorm.backendReport();
-        this.device = report;
+        this.device = BatchNorm.backendReport();
         check(cuInit(0), "cuInit");
         CUdevice dev = new CUdevice();
         check(cuDeviceGet(dev, 0), "cuDeviceGet");

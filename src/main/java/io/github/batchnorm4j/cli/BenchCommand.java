@@ -1,7 +1,6 @@
 package io.github.batchnorm4j.cli;
 
 import io.github.batchnorm4j.BatchNorm;
-import io.github.batchnorm4j.Layout;
 import io.github.batchnorm4j.bench.BenchCase;
 import io.github.batchnorm4j.bench.BenchRecord;
 import io.github.batchnorm4j.bench.Benchmark;
@@ -92,28 +91,11 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     private BenchCase parseOne(String text) {
-        String body = text;
-        boolean inferenceOnly = body.endsWith("/inference");
-        if (inferenceOnly) {
-            body = body.substring(0, body.length() - "/inference".length());
-        }
-        String[] parts = body.split(":");
         try {
-            Layout layout = Layout.valueOf(parts[0]);
-            String[] d = parts[1].split("x");
-            int[] sizes = new int[d.length];
-            for (int i = 0; i < d.length; i++) {
-                sizes[i] = Integer.parseInt(d[i]);
-            }
-            BenchCase benchCase = new BenchCase(layout, sizes, inferenceOnly);
-            benchCase.shape(); // checks the sizes against the layout
-            if (!inferenceOnly && benchCase.shape().valuesPerChannel() < 2) {
-                throw new IllegalArgumentException("training needs more than 1 value per channel; add /inference");
-            }
-            return benchCase;
-        } catch (RuntimeException e) {
-            throw new ParameterException(spec.commandLine(), "--shape '" + text + "': expected LAYOUT:SIZES such as "
-                    + "NCHW:8x16x32x32, NHWC:8x32x32x16 or NC:256x4096 (optionally /inference): " + e.getMessage());
+            return BenchCase.parse(text);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), "--shape '" + text + "': " + e.getMessage()
+                    + " (examples: NCHW:8x16x32x32, NHWC:8x32x32x16, NC:256x4096, NC:1x1024/inference)");
         }
     }
 }

@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -18,7 +17,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * bn4j bench on tiny shapes: the records carry the fields issue 5 lists and agree with each other,
- * the chart is a PNG, the peer runs when a Python with torch is here, and its absence is reported.
+ * the chart is a PNG, the peer gets our settings and its times reach the records, and its absence
+ * is reported.
  * Timings themselves are not judged: they belong to benchmark runs, not to tests.
  */
 class BenchCommandTest {
@@ -75,23 +75,44 @@ class BenchCommandTest {
         assertTrue(run.out().contains("NC 8x4") && run.out().contains("backward"), run.out());
     }
 
+    /**
+     * The peer's wiring, with a stand-in for Python that answers the torch probe and prints the
+     * peer script's protocol: bn4j passes the device, our thread count and each case, and puts the
+     * peer's times into the records. (The real script ran for the committed results.)
+     */
     @Test
-    void thePeerRunsWhereAPythonWithTorchIs() throws IOException, InterruptedException {
-        Process probe = new ProcessBuilder("/usr/bin/python3", "-c", "import torch").redirectErrorStream(true).start();
-        probe.getInputStream().readAllBytes();
-        assumeTrue(probe.waitFor() == 0, "no /usr/bin/python3 with torch here (Debian: apt-get install python3-torch)");
-        Path script = Path.of("scripts", "peer-torch.py").toAbsolutePath();
+    void thePeerGetsOurThreadsAndItsTimesReachTheRecords() throws IOException {
+        Path arguments = dir.resolve("peer-arguments.txt");
+        Path python = dir.resolve("fake-python");
+        Files.writeString(python, String.join("\n",
+                "#!/bin/sh",
+                "if [ \"$1\" = -c ]; then exit 0; fi   # the 'import torch' probe",
+                "echo \"$@\" >> '" + arguments + "'",
+                "for spec; do :; done                   # the last argument",
+                "label=$(echo \"${spec%/inference}\" | tr ':' ' ')",
+                "echo '# PyTorch fake on cpu'",
+                "case \"$spec\" in */inference) echo \"inference $label 0.25\" ;;",
+                "  *) echo \"train_forward $label 0.5\"; echo \"inference $label 0.25\"; echo \"backward $label 0.75\" ;;",
+                "esac", ""));
+        assertTrue(python.toFile().setExecutable(true));
         Path json = dir.resolve("peer.json");
         CliRun run = CliRun.of("bench", "--backend", "cpu", "--quick", "--shape", "NHWC:2x3x3x5", "--shape",
-                "NCHW:1x4x2x2/inference", "--python", "/usr/bin/python3", "--peer-script", script.toString(), "--json",
+                "NCHW:1x4x2x2/inference", "--python", python.toString(), "--peer-script", python.toString(), "--json",
                 json.toString());
         assertEquals(0, run.exitCode(), run.toString());
+        assertTrue(run.out().contains("# peer: PyTorch fake on cpu"), run.out());
         List<String> records = records(json);
         assertEquals(4, records.size(), records.toString());
-        for (String r : records) {
-            assertTrue(text(r, "peer").startsWith("PyTorch "), r);
-            assertTrue(number(r, "peer_seconds") > 0, r);
+        double[] expected = {0.5, 0.25, 0.75, 0.25};
+        for (int i = 0; i < records.size(); i++) {
+            assertEquals("PyTorch fake on cpu", text(records.get(i), "peer"), records.get(i));
+            assertEquals(expected[i], number(records.get(i), "peer_seconds"), 0, records.get(i));
         }
+        List<String> calls = Files.readAllLines(arguments);
+        String threads = "--threads " + io.github.batchnorm4j.BatchNorm.cpuThreads();
+        assertEquals(2, calls.size(), "one peer process per case: " + calls);
+        assertTrue(calls.get(0).contains("--device cpu " + threads + " --quick NHWC:2x3x3x5"), calls.get(0));
+        assertTrue(calls.get(1).endsWith("NCHW:1x4x2x2/inference"), calls.get(1));
     }
 
     @Test
