@@ -362,9 +362,8 @@ final class CpuBackend implements BatchNormBackend {
         for (int r = r0; r < r1; ) {
             int stop = Math.min(r1, r + ROWS_PER_FOLD);
             clearRowLanes(slot, c0, c1);
-            for (; r < stop; r++) {
-                ElementwisePasses.accumulateShifted(x, xo + r * channels, k, fs, fq, slot, c0, c1);
-            }
+            ElementwisePasses.accumulateShiftedRows(x, xo + r * channels, stop - r, channels, k, fs, fq, slot, c0, c1);
+            r = stop;
             foldRowLanes(slot, c0, c1);
         }
         if (fused) {
@@ -466,10 +465,8 @@ final class CpuBackend implements BatchNormBackend {
         int c1 = Math.min(channels, c0 + channelBlock);
         int r0 = chunk * rowsPerChunk;
         int r1 = Math.min(rows, r0 + rowsPerChunk);
-        for (int r = r0; r < r1; r++) {
-            ElementwisePasses.normalizeRow(x, xo + r * channels, y, yo + r * channels, c0, c1, meanHi, meanLo, scale,
-                    shift);
-        }
+        ElementwisePasses.normalizeRows(x, xo + r0 * channels, y, yo + r0 * channels, r1 - r0, channels, c0, c1, meanHi,
+                meanLo, scale, shift);
     }
 
     // ---- backward ----
@@ -528,10 +525,9 @@ final class CpuBackend implements BatchNormBackend {
         for (int r = r0; r < r1; ) {
             int stop = Math.min(r1, r + GRADIENT_ROWS_PER_FOLD);
             clearRowLanes(slot, c0, c1);
-            for (; r < stop; r++) {
-                ElementwisePasses.accumulateGradient(dy, dyo + r * channels, x, xo + r * channels, k, fs, fq, slot,
-                        c0, c1);
-            }
+            ElementwisePasses.accumulateGradientRows(dy, dyo + r * channels, x, xo + r * channels, stop - r, channels,
+                    k, fs, fq, slot, c0, c1);
+            r = stop;
             foldRowLanes(slot, c0, c1);
         }
         for (int c = c0; c < c1; c++) {
@@ -607,10 +603,9 @@ final class CpuBackend implements BatchNormBackend {
         int c1 = Math.min(channels, c0 + channelBlock);
         int r0 = chunk * rowsPerChunk;
         int r1 = Math.min(rows, r0 + rowsPerChunk);
-        for (int r = r0; r < r1; r++) {
-            ElementwisePasses.gradientApplyRow(dy, dyo + r * channels, x, xo + r * channels, y, yo + r * channels, c0,
-                    c1, meanHi, meanLo, scale, centeredScale, shift);
-        }
+        int o = r0 * channels;
+        ElementwisePasses.gradientApplyRows(dy, dyo + o, x, xo + o, y, yo + o, r1 - r0, channels, c0, c1, meanHi, meanLo,
+                scale, centeredScale, shift);
     }
 
     // ---- geometry helpers ----

@@ -23,13 +23,16 @@ final class ElementwisePasses {
         }
     }
 
-    /** One channels-last row: y[yi + c] = ((x[xi + c] - hi[c]) - lo[c]) * scale[c] + shift[c], c in [c0, c1). */
-    static void normalizeRow(float[] x, int xi, float[] y, int yi, int c0, int c1, float[] hi, float[] lo,
-            float[] scale, float[] shift) {
+    /**
+     * Channels-last rows r in [0, rows), each {@code stride} values after the last:
+     * y[yi + r * stride + c] = ((x[xi + r * stride + c] - hi[c]) - lo[c]) * scale[c] + shift[c], c in [c0, c1).
+     */
+    static void normalizeRows(float[] x, int xi, float[] y, int yi, int rows, int stride, int c0, int c1,
+            float[] hi, float[] lo, float[] scale, float[] shift) {
         if (RunSums.VECTOR) {
-            VectorElementwisePasses.normalizeRow(x, xi, y, yi, c0, c1, hi, lo, scale, shift);
+            VectorElementwisePasses.normalizeRows(x, xi, y, yi, rows, stride, c0, c1, hi, lo, scale, shift);
         } else {
-            ScalarElementwisePasses.normalizeRow(x, xi, y, yi, c0, c1, hi, lo, scale, shift);
+            ScalarElementwisePasses.normalizeRows(x, xi, y, yi, rows, stride, c0, c1, hi, lo, scale, shift);
         }
     }
 
@@ -43,38 +46,39 @@ final class ElementwisePasses {
         }
     }
 
-    /** One channels-last row of {@link #gradientApply}, with per-channel coefficients, c in [c0, c1). */
-    static void gradientApplyRow(float[] dy, int dyi, float[] x, int xi, float[] dx, int dxi, int c0, int c1,
-            float[] hi, float[] lo, float[] k, float[] kc, float[] k0) {
+    /** Channels-last rows of {@link #gradientApply}, with per-channel coefficients, as {@link #normalizeRows}. */
+    static void gradientApplyRows(float[] dy, int dyi, float[] x, int xi, float[] dx, int dxi, int rows, int stride,
+            int c0, int c1, float[] hi, float[] lo, float[] k, float[] kc, float[] k0) {
         if (RunSums.VECTOR) {
-            VectorElementwisePasses.gradientApplyRow(dy, dyi, x, xi, dx, dxi, c0, c1, hi, lo, k, kc, k0);
+            VectorElementwisePasses.gradientApplyRows(dy, dyi, x, xi, dx, dxi, rows, stride, c0, c1, hi, lo, k, kc, k0);
         } else {
-            ScalarElementwisePasses.gradientApplyRow(dy, dyi, x, xi, dx, dxi, c0, c1, hi, lo, k, kc, k0);
+            ScalarElementwisePasses.gradientApplyRows(dy, dyi, x, xi, dx, dxi, rows, stride, c0, c1, hi, lo, k, kc, k0);
         }
     }
 
     /**
-     * One channels-last row into per-channel float lanes: d = x[xi + c] - k[at + c];
+     * Channels-last rows into per-channel float lanes, row after row: d = x[xi + r * stride + c] - k[at + c];
      * s[at + c] += d; q[at + c] = fma(d, d, q[at + c]), c in [c0, c1).
      */
-    static void accumulateShifted(float[] x, int xi, float[] k, float[] s, float[] q, int at, int c0, int c1) {
+    static void accumulateShiftedRows(float[] x, int xi, int rows, int stride, float[] k, float[] s, float[] q,
+            int at, int c0, int c1) {
         if (RunSums.VECTOR) {
-            VectorElementwisePasses.accumulateShifted(x, xi, k, s, q, at, c0, c1);
+            VectorElementwisePasses.accumulateShiftedRows(x, xi, rows, stride, k, s, q, at, c0, c1);
         } else {
-            ScalarElementwisePasses.accumulateShifted(x, xi, k, s, q, at, c0, c1);
+            ScalarElementwisePasses.accumulateShiftedRows(x, xi, rows, stride, k, s, q, at, c0, c1);
         }
     }
 
     /**
-     * One channels-last row of gradient sums into per-channel float lanes: g[at + c] += dy;
+     * Channels-last gradient sums into per-channel float lanes, row after row: g[at + c] += dy;
      * h[at + c] = fma(dy, x - k[at + c], h[at + c]), c in [c0, c1).
      */
-    static void accumulateGradient(float[] dy, int dyi, float[] x, int xi, float[] k, float[] g, float[] h,
-            int at, int c0, int c1) {
+    static void accumulateGradientRows(float[] dy, int dyi, float[] x, int xi, int rows, int stride, float[] k,
+            float[] g, float[] h, int at, int c0, int c1) {
         if (RunSums.VECTOR) {
-            VectorElementwisePasses.accumulateGradient(dy, dyi, x, xi, k, g, h, at, c0, c1);
+            VectorElementwisePasses.accumulateGradientRows(dy, dyi, x, xi, rows, stride, k, g, h, at, c0, c1);
         } else {
-            ScalarElementwisePasses.accumulateGradient(dy, dyi, x, xi, k, g, h, at, c0, c1);
+            ScalarElementwisePasses.accumulateGradientRows(dy, dyi, x, xi, rows, stride, k, g, h, at, c0, c1);
         }
     }
 }

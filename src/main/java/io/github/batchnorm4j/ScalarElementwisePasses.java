@@ -12,10 +12,12 @@ final class ScalarElementwisePasses {
         }
     }
 
-    static void normalizeRow(float[] x, int xi, float[] y, int yi, int c0, int c1, float[] hi, float[] lo,
-            float[] scale, float[] shift) {
-        for (int c = c0; c < c1; c++) {
-            y[yi + c] = ((x[xi + c] - hi[c]) - lo[c]) * scale[c] + shift[c];
+    static void normalizeRows(float[] x, int xi, float[] y, int yi, int rows, int stride, int c0, int c1,
+            float[] hi, float[] lo, float[] scale, float[] shift) {
+        for (int o = 0; o < rows * stride; o += stride) {
+            for (int c = c0; c < c1; c++) {
+                y[yi + o + c] = ((x[xi + o + c] - hi[c]) - lo[c]) * scale[c] + shift[c];
+            }
         }
     }
 
@@ -26,27 +28,34 @@ final class ScalarElementwisePasses {
         }
     }
 
-    static void gradientApplyRow(float[] dy, int dyi, float[] x, int xi, float[] dx, int dxi, int c0, int c1,
-            float[] hi, float[] lo, float[] k, float[] kc, float[] k0) {
-        for (int c = c0; c < c1; c++) {
-            dx[dxi + c] = k[c] * dy[dyi + c] - kc[c] * ((x[xi + c] - hi[c]) - lo[c]) - k0[c];
+    static void gradientApplyRows(float[] dy, int dyi, float[] x, int xi, float[] dx, int dxi, int rows, int stride,
+            int c0, int c1, float[] hi, float[] lo, float[] k, float[] kc, float[] k0) {
+        for (int o = 0; o < rows * stride; o += stride) {
+            for (int c = c0; c < c1; c++) {
+                dx[dxi + o + c] = k[c] * dy[dyi + o + c] - kc[c] * ((x[xi + o + c] - hi[c]) - lo[c]) - k0[c];
+            }
         }
     }
 
-    static void accumulateShifted(float[] x, int xi, float[] k, float[] s, float[] q, int at, int c0, int c1) {
-        for (int c = c0; c < c1; c++) {
-            float d = x[xi + c] - k[at + c];
-            s[at + c] += d;
-            q[at + c] = Math.fma(d, d, q[at + c]);
-        }
-    }
-
-    static void accumulateGradient(float[] dy, int dyi, float[] x, int xi, float[] k, float[] g, float[] h,
+    static void accumulateShiftedRows(float[] x, int xi, int rows, int stride, float[] k, float[] s, float[] q,
             int at, int c0, int c1) {
-        for (int c = c0; c < c1; c++) {
-            float d = dy[dyi + c];
-            g[at + c] += d;
-            h[at + c] = Math.fma(d, x[xi + c] - k[at + c], h[at + c]);
+        for (int o = 0; o < rows * stride; o += stride) {
+            for (int c = c0; c < c1; c++) {
+                float d = x[xi + o + c] - k[at + c];
+                s[at + c] += d;
+                q[at + c] = Math.fma(d, d, q[at + c]);
+            }
+        }
+    }
+
+    static void accumulateGradientRows(float[] dy, int dyi, float[] x, int xi, int rows, int stride, float[] k,
+            float[] g, float[] h, int at, int c0, int c1) {
+        for (int o = 0; o < rows * stride; o += stride) {
+            for (int c = c0; c < c1; c++) {
+                float d = dy[dyi + o + c];
+                g[at + c] += d;
+                h[at + c] = Math.fma(d, x[xi + o + c] - k[at + c], h[at + c]);
+            }
         }
     }
 }

@@ -103,27 +103,35 @@ class RunSumsTest {
             ScalarElementwisePasses.normalize(x, xi, want, yi, length, hi[0], lo[0], scale[0], shift[0]);
             VectorElementwisePasses.normalize(x, xi, got, yi, length, hi[0], lo[0], scale[0], shift[0]);
             assertBitwise("normalize, " + where, want, got);
-            ScalarElementwisePasses.normalizeRow(x, xi, want, yi, c0, c1, hi, lo, scale, shift);
-            VectorElementwisePasses.normalizeRow(x, xi, got, yi, c0, c1, hi, lo, scale, shift);
-            assertBitwise("normalizeRow, " + where, want, got);
-            ScalarElementwisePasses.gradientApply(dy, yi, x, xi, want, 0, length, hi[0], lo[0], scale[0], shift[0], k0[0]);
-            VectorElementwisePasses.gradientApply(dy, yi, x, xi, got, 0, length, hi[0], lo[0], scale[0], shift[0], k0[0]);
-            assertBitwise("gradientApply, " + where, want, got);
-            ScalarElementwisePasses.gradientApplyRow(dy, yi, x, xi, want, 0, c0, c1, hi, lo, scale, shift, k0);
-            VectorElementwisePasses.gradientApplyRow(dy, yi, x, xi, got, 0, c0, c1, hi, lo, scale, shift, k0);
-            assertBitwise("gradientApplyRow, " + where, want, got);
+            // channels-last rows: every count around the vector code's 4-row blocks, strides past c1
+            int rows = 1 + random.nextInt(9);
+            int stride = c1 + random.nextInt(3);
+            String rowsWhere = where + ", " + rows + " rows of stride " + stride + ", channels " + c0 + ".." + c1;
+            float[] xr = values(random, 7 + rows * stride, 1e3, 5);
+            float[] dyr = values(random, 7 + rows * stride, 0, 1);
+            float[] wantRows = new float[7 + rows * stride];
+            float[] gotRows = new float[7 + rows * stride];
+            ScalarElementwisePasses.normalizeRows(xr, xi, wantRows, yi, rows, stride, c0, c1, hi, lo, scale, shift);
+            VectorElementwisePasses.normalizeRows(xr, xi, gotRows, yi, rows, stride, c0, c1, hi, lo, scale, shift);
+            assertBitwise("normalizeRows, " + rowsWhere, wantRows, gotRows);
+            ScalarElementwisePasses.gradientApplyRows(dyr, yi, xr, xi, wantRows, 0, rows, stride, c0, c1, hi, lo, scale,
+                    shift, k0);
+            VectorElementwisePasses.gradientApplyRows(dyr, yi, xr, xi, gotRows, 0, rows, stride, c0, c1, hi, lo, scale,
+                    shift, k0);
+            assertBitwise("gradientApplyRows, " + rowsWhere, wantRows, gotRows);
             float[] ws = values(random, c1 + 3, 0, 1);
             float[] wq = values(random, c1 + 3, 2, 1);
             float[] gs = ws.clone();
             float[] gq = wq.clone();
-            ScalarElementwisePasses.accumulateShifted(x, xi, hi, ws, wq, 3, c0, c1 - 3 > c0 ? c1 - 3 : c0);
-            VectorElementwisePasses.accumulateShifted(x, xi, hi, gs, gq, 3, c0, c1 - 3 > c0 ? c1 - 3 : c0);
-            assertBitwise("accumulateShifted sums, " + where, ws, gs);
-            assertBitwise("accumulateShifted squares, " + where, wq, gq);
-            ScalarElementwisePasses.accumulateGradient(dy, yi, x, xi, hi, ws, wq, 0, c0, c1);
-            VectorElementwisePasses.accumulateGradient(dy, yi, x, xi, hi, gs, gq, 0, c0, c1);
-            assertBitwise("accumulateGradient sums, " + where, ws, gs);
-            assertBitwise("accumulateGradient dots, " + where, wq, gq);
+            int last = c1 - 3 > c0 ? c1 - 3 : c0;
+            ScalarElementwisePasses.accumulateShiftedRows(xr, xi, rows, stride, hi, ws, wq, 3, c0, last);
+            VectorElementwisePasses.accumulateShiftedRows(xr, xi, rows, stride, hi, gs, gq, 3, c0, last);
+            assertBitwise("accumulateShiftedRows sums, " + rowsWhere, ws, gs);
+            assertBitwise("accumulateShiftedRows squares, " + rowsWhere, wq, gq);
+            ScalarElementwisePasses.accumulateGradientRows(dyr, yi, xr, xi, rows, stride, hi, ws, wq, 0, c0, c1);
+            VectorElementwisePasses.accumulateGradientRows(dyr, yi, xr, xi, rows, stride, hi, gs, gq, 0, c0, c1);
+            assertBitwise("accumulateGradientRows sums, " + rowsWhere, ws, gs);
+            assertBitwise("accumulateGradientRows dots, " + rowsWhere, wq, gq);
         }
     }
 
