@@ -231,7 +231,9 @@ public final class BatchNorm implements AutoCloseable {
      * not accumulated). After a training forward:
      * {@code dx = gamma * invstd / m * (m * dy - sum(dy) - xhat * sum(dy * xhat))}; after an
      * inference forward the statistics are constants: {@code dx = dy * gamma * invstd}.
-     * dx may be dy (same array and offset).
+     * dx may be dy (same array and offset). NaN or Infinity in dy or x, where the gradient sums see
+     * it (training, or an affine layer), throws and leaves gamma's and beta's gradients as they were;
+     * dx is then undefined.
      */
     public void backward(Shape shape, float[] x, int xOffset, float[] dy, int dyOffset, float[] dx, int dxOffset) {
         enter(shape, false);

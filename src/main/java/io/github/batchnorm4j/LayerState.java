@@ -149,8 +149,19 @@ final class LayerState {
         }
     }
 
-    /** A backward finished: its gradients replace the previous ones, all at once. */
+    /**
+     * A backward finished: its gradients replace the previous ones, all at once. Throws, changing
+     * nothing, when any is not finite: NaN or Infinity in dy or x (or sums past float's range)
+     * would otherwise reach the optimizer's update of gamma and beta.
+     */
     void commitGradients() {
+        for (int c = 0; c < config.channels(); c++) {
+            if (!Float.isFinite(nextGammaGradient[c]) || !Float.isFinite(nextBetaGradient[c])) {
+                throw new IllegalArgumentException("gradients of channel " + c + " are not finite (gamma gradient="
+                        + nextGammaGradient[c] + ", beta gradient=" + nextBetaGradient[c]
+                        + "): dy or x holds NaN or Infinity; gradients left unchanged");
+            }
+        }
         System.arraycopy(nextGammaGradient, 0, gammaGradient, 0, config.channels());
         System.arraycopy(nextBetaGradient, 0, betaGradient, 0, config.channels());
     }

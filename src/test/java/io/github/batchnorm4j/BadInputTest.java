@@ -150,6 +150,24 @@ class BadInputTest {
     }
 
     @Test
+    void nonFiniteGradientInputsLeaveTheGradientsAsTheyWere() {
+        float[] dx = new float[x.length];
+        float[] dy = TestData.gaussian(new Random(8), x.length);
+        dy[6] = Float.NaN; // n 0, channel 1
+        rejects(IllegalArgumentException.class, "gradients of channel 1 are not finite",
+                () -> layer.backward(SHAPE, x, dy, dx));
+        dy[6] = 0;
+        float[] inf = x.clone();
+        inf[20] = Float.NEGATIVE_INFINITY; // n 1, channel 2
+        rejects(IllegalArgumentException.class, "gradients of channel 2 are not finite",
+                () -> layer.backward(SHAPE, inf, dy, dx));
+        layer.backward(SHAPE, x, dy, dx); // and the next good one works
+        for (float v : layer.gammaGradient()) {
+            assertTrue(Float.isFinite(v));
+        }
+    }
+
+    @Test
     void settersRejectWrongLengthsAndValues() {
         rejects(IllegalArgumentException.class, "gamma needs C=3 values, got 2", () -> layer.setGamma(new float[2]));
         rejects(IllegalArgumentException.class, "beta value NaN at channel 1 must be finite",
