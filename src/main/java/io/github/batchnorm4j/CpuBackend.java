@@ -2,6 +2,7 @@ package io.github.batchnorm4j;
 
 import static io.github.batchnorm4j.CpuTuning.CHANNEL_BLOCK;
 import static io.github.batchnorm4j.CpuTuning.CHUNK;
+import static io.github.batchnorm4j.CpuTuning.FINISH_CHANNELS;
 import static io.github.batchnorm4j.CpuTuning.MAX_PARTIALS;
 import static io.github.batchnorm4j.CpuTuning.PARALLEL_MIN_ELEMENTS;
 
@@ -85,6 +86,8 @@ final class CpuBackend implements BatchNormBackend {
     private final WorkerPool.Job normalizeJob = this::normalizeTask;
     private final WorkerPool.Job gradientSumsJob = this::gradientSumsTask;
     private final WorkerPool.Job gradientApplyJob = this::gradientApplyTask;
+    private final WorkerPool.Job finishStatisticsJob = this::finishStatisticsTask;
+    private final WorkerPool.Job finishGradientJob = this::finishGradientTask;
 
     CpuBackend(WorkerPool pool) {
         this.pool = pool;
@@ -163,10 +166,7 @@ final class CpuBackend implements BatchNormBackend {
                 runTasks(gradientSumsJob); // sums, coefficients and dx in one pass per task
             } else {
                 runTasks(gradientSumsJob);
-                sumChunkPartials();
-                for (int c = 0; c < channels; c++) {
-                    prepareGradient(c, partialA[firstSlot(c)], partialB[firstSlot(c)]);
-                }
+                runTasks(finishTasks(), finishGradientJob);
                 runTasks(elementwiseTasks, gradientApplyJob);
             }
             if (reduceGradients && state.config.affine()) {
@@ -243,17 +243,7 @@ final class CpuBackend implements BatchNormBackend {
     private void batchStatisticsAndNormalize() {
         runTasks(statisticsJob);
         if (!fused) {
-            if (channelsLast) {
-                sumChunkPartials(); // one shift per channel: the chunk sums simply add
-                for (int c = 0; c < channels; c++) {
-                    ChannelStatistics.fromShiftedSums(partialA, partialB, c, perChannel, rowShift[c]);
-                    finishChannel(c, partialA[c], partialB[c]);
-                }
-            } else {
-                for (int c = 0; c < channels; c++) {
-                    mergeChunkPartials(c);
-                }
-            }
+            runTasks(finishTasks(), finishStatisticsJob);
             runTasks(elementwiseTasks, normalizeJob);
         }
     }
@@ -391,21 +381,57 @@ final class CpuBackend implements BatchNormBackend {
     }
 
     /**
-     * Adds every channel's chunk partial sums, in chunk order, into its first slot. Channels-last
-     * partials lie chunk by chunk, so that layout walks them in memory order.
+     * Tasks that turn the chunk partials into per-channel results, {@link CpuTuning#FINISH_CHANNELS}
+     * channels each: with thousands of channels (NC (256,4096)) that work was a third of a training
+     * step when the caller did it alone.
      */
-    private void sumChunkPartials() {
+    private int finishTasks() {
+        return ceilDiv(channels, FINISH_CHANNELS);
+    }
+
+    /** Batch mean, variance and normalization coefficients of one task's channels, from their chunk partials. */
+    private void finishStatisticsTask(int task) {
+        int c0 = task * FINISH_CHANNELS;
+        int c1 = Math.min(channels, c0 + FINISH_CHANNELS);
+        if (channelsLast) {
+            sumChunkPartials(c0, c1); // one shift per channel: the chunk sums simply add
+            for (int c = c0; c < c1; c++) {
+                ChannelStatistics.fromShiftedSums(partialA, partialB, c, perChannel, rowShift[c]);
+                finishChannel(c, partialA[c], partialB[c]);
+            }
+        } else {
+            for (int c = c0; c < c1; c++) {
+                mergeChunkPartials(c);
+            }
+        }
+    }
+
+    /** Gradient sums and dx coefficients of one task's channels, from their chunk partials. */
+    private void finishGradientTask(int task) {
+        int c0 = task * FINISH_CHANNELS;
+        int c1 = Math.min(channels, c0 + FINISH_CHANNELS);
+        sumChunkPartials(c0, c1);
+        for (int c = c0; c < c1; c++) {
+            prepareGradient(c, partialA[firstSlot(c)], partialB[firstSlot(c)]);
+        }
+    }
+
+    /**
+     * Adds the chunk partial sums of channels [c0, c1), in chunk order, into each channel's first
+     * slot. Channels-last partials lie chunk by chunk, so that layout walks them in memory order.
+     */
+    private void sumChunkPartials(int c0, int c1) {
         if (channelsLast) {
             for (int j = 1; j < rowChunks; j++) {
                 int at = j * channels;
-                for (int c = 0; c < channels; c++) {
+                for (int c = c0; c < c1; c++) {
                     partialA[c] += partialA[at + c];
                     partialB[c] += partialB[at + c];
                 }
             }
             return;
         }
-        for (int c = 0; c < channels; c++) {
+        for (int c = c0; c < c1; c++) {
             int first = firstSlot(c);
             for (int j = 1; j < chunksPerChannel; j++) {
                 partialA[first] += partialA[slot(c, j)];

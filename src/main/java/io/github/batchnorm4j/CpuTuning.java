@@ -14,6 +14,9 @@ final class CpuTuning {
      */
     static final int CHUNK = 1 << 16;
 
+    /** Channels per task when chunk partials become per-channel statistics or gradient coefficients. */
+    static final int FINISH_CHANNELS = 256;
+
     /** Widest block of channels one channels-last task covers, so its accumulators stay in L1. */
     static final int CHANNEL_BLOCK = 1024;
 

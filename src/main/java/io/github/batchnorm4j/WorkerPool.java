@@ -8,11 +8,16 @@ import java.util.concurrent.locks.ReentrantLock;
  * A fixed set of daemon threads that run the tasks of one job at a time, with no allocation per
  * job (a fork-join pool or a parallel stream allocates task objects on every call).
  *
- * <p>Task {@code i} of a job runs on thread {@code i % threads} (the caller is thread 0). Results
- * never depend on that assignment: callers split work into tasks whose boundaries do not depend
- * on the thread count, and merge task results in task order, so output is bitwise the same for
- * any number of threads. A job submitted while another runs executes on its caller's thread
- * rather than waiting.
+ * <p>The caller and the workers claim tasks from a shared counter, so a worker that wakes late
+ * leaves its tasks to the caller instead of holding the job up. Results never depend on which
+ * thread ran a task: callers split work into tasks whose boundaries do not depend on the thread
+ * count, and merge task results in task order, so output is bitwise the same for any number of
+ * threads. A job submitted while another runs executes on its caller's thread rather than waiting.
+ *
+ * <p>After a job a worker spins for {@link #SPIN_NANOS} before it parks: a training step submits
+ * its jobs microseconds apart, and waking a parked thread takes tens of microseconds, which on
+ * small tensors was most of the step (NC (256,4096): WorkerPool.run was the top frame in a JFR
+ * profile).
  */
 final class WorkerPool {
     /** The body of a job: runs task {@code task}. Implementations are reused, not allocated per job. */
@@ -22,10 +27,14 @@ final class WorkerPool {
 
     private static final WorkerPool SHARED = new WorkerPool(defaultThreads());
 
+    /** How long an idle worker polls for the next job before it parks. */
+    static final long SPIN_NANOS = 200_000;
+
     private final Worker[] workers;
     private final int threads;
     private final ReentrantLock busy = new ReentrantLock();
     private final AtomicInteger finishedWorkers = new AtomicInteger();
+    private final AtomicInteger nextTask = new AtomicInteger();
     private volatile long generation;
     private Job job; // published by the volatile write of generation
     private int taskCount;
@@ -75,12 +84,13 @@ final class WorkerPool {
         try {
             job = body;
             taskCount = tasks;
+            nextTask.set(0);
             finishedWorkers.set(0);
             generation++;
             for (Worker worker : workers) {
                 LockSupport.unpark(worker);
             }
-            RuntimeException failure = runShare(0, body, tasks);
+            RuntimeException failure = runShare(body, tasks);
             int spins = 0;
             while (finishedWorkers.get() < workers.length) {
                 if (++spins < 10_000) {
@@ -104,9 +114,9 @@ final class WorkerPool {
         }
     }
 
-    private RuntimeException runShare(int index, Job body, int tasks) {
+    private RuntimeException runShare(Job body, int tasks) {
         try {
-            for (int i = index; i < tasks; i += threads) {
+            for (int i = nextTask.getAndIncrement(); i < tasks; i = nextTask.getAndIncrement()) {
                 body.run(i);
             }
             return null;
@@ -116,12 +126,10 @@ final class WorkerPool {
     }
 
     private final class Worker extends Thread {
-        private final int index;
         private RuntimeException failure; // read by the caller after finishedWorkers says so
 
         Worker(int index) {
             super("batchnorm4j-cpu-" + index);
-            this.index = index;
             setDaemon(true);
         }
 
@@ -129,11 +137,15 @@ final class WorkerPool {
         public void run() {
             long seen = 0;
             while (true) {
+                long idleSince = System.nanoTime();
+                while (generation == seen && System.nanoTime() - idleSince < SPIN_NANOS) {
+                    Thread.onSpinWait();
+                }
                 while (generation == seen) {
                     LockSupport.park(this);
                 }
                 seen = generation;
-                failure = runShare(index, job, taskCount);
+                failure = runShare(job, taskCount);
                 finishedWorkers.incrementAndGet();
             }
         }
