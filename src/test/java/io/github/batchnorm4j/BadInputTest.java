@@ -28,19 +28,12 @@ class BadInputTest {
         layer.backward(SHAPE, x, TestData.gaussian(random, x.length), new float[x.length]);
     }
 
-    /** A copy of everything the layer holds. */
-    private float[][] snapshot() {
-        return new float[][] {layer.gamma(), layer.beta(), layer.runningMean(), layer.runningVar(),
-                {layer.numBatchesTracked()}, layer.savedMean(), layer.savedInvStd(), layer.gammaGradient(),
-                layer.betaGradient()};
-    }
-
     private <T extends Throwable> void rejects(Class<T> type, String messagePart, Executable call) {
-        float[][] before = snapshot();
+        float[][] before = TestData.wholeState(layer);
         T error = assertThrows(type, call);
         assertTrue(error.getMessage().contains(messagePart),
                 "message should contain '" + messagePart + "': " + error.getMessage());
-        float[][] after = snapshot();
+        float[][] after = TestData.wholeState(layer);
         for (int i = 0; i < before.length; i++) {
             assertArrayEquals(before[i], after[i], "state item " + i + " changed by a rejected call");
         }

@@ -45,7 +45,7 @@ class RandomizedBadInputTest {
             BatchNorm.Builder builder = randomSettings(random, shape.channels());
             try (BatchNorm layer = builder.build(backends.get()); BatchNorm twin = builder.build(backends.get())) {
                 step(random, shape, layer, twin);
-                float[][] before = snapshot(layer);
+                float[][] before = TestData.wholeState(layer);
                 BadCall bad = badCall(random, shape, layer);
                 String what = backendName + " case " + k + " (" + bad.kind() + ") on " + shape + ", " + layer.config();
                 Throwable error = assertThrows(bad.type(), bad.call(), what);
@@ -55,7 +55,7 @@ class RandomizedBadInputTest {
                 if (bad.kind().equals("closed layer")) {
                     continue;
                 }
-                float[][] after = snapshot(layer);
+                float[][] after = TestData.wholeState(layer);
                 for (int i = 0; i < before.length; i++) {
                     assertArrayEquals(before[i], after[i], what + ": state item " + i + " changed");
                 }
@@ -93,16 +93,10 @@ class RandomizedBadInputTest {
         for (int i = 0; i < 6; i += 2) {
             assertArrayEquals(outputs[i + 1], outputs[i], "output " + i / 2 + " of a step after a rejected call");
         }
-        float[][] mine = snapshot(layer), theirs = snapshot(twin);
+        float[][] mine = TestData.wholeState(layer), theirs = TestData.wholeState(twin);
         for (int i = 0; i < mine.length; i++) {
             assertArrayEquals(theirs[i], mine[i], "state item " + i + " after a rejected call and a good step");
         }
-    }
-
-    private static float[][] snapshot(BatchNorm layer) {
-        return new float[][] {layer.gamma(), layer.beta(), layer.runningMean(), layer.runningVar(),
-                {layer.numBatchesTracked()}, layer.savedMean(), layer.savedInvStd(), layer.gammaGradient(),
-                layer.betaGradient()};
     }
 
     private static BadCall badCall(Random random, Shape shape, BatchNorm layer) {
@@ -314,18 +308,10 @@ class RandomizedBadInputTest {
 
     /** Shapes with at least 2 values per channel, so a good training step exists. */
     private static Shape randomShape(Random random) {
-        while (true) {
-            int n = 1 + random.nextInt(random.nextBoolean() ? 3 : 20);
-            int c = 1 + random.nextInt(random.nextBoolean() ? 8 : 70);
-            int h = 1 + random.nextInt(6), w = 1 + random.nextInt(6);
-            Shape shape = switch (random.nextInt(3)) {
-                case 0 -> Shape.nc(n, c);
-                case 1 -> Shape.nchw(n, c, h, w);
-                default -> Shape.nhwc(n, h, w, c);
-            };
-            if (shape.valuesPerChannel() >= 2) {
-                return shape;
-            }
-        }
+        Shape shape;
+        do {
+            shape = TestData.randomShape(random);
+        } while (shape.valuesPerChannel() < 2);
+        return shape;
     }
 }

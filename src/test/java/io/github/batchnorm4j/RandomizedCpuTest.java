@@ -23,7 +23,7 @@ class RandomizedCpuTest {
         Random random = new Random(20261121);
         int checked = 0, rejected = 0;
         for (int k = 0; k < CASES; k++) {
-            Shape shape = randomShape(random);
+            Shape shape = TestData.randomShape(random);
             int channels = shape.channels();
             double momentum = random.nextInt(4) == 0 ? Double.NaN : 0.01 + 0.98 * random.nextDouble();
             boolean unbiased = random.nextBoolean();
@@ -87,19 +87,5 @@ class RandomizedCpuTest {
     @Test
     void layersOnSeveralThreadsGiveTheSequentialResultsBitForBit() throws Exception {
         ConcurrentUse.assertSameAsSequential(Shape.nchw(4, 6, 9, 9), 4, 2, 25, CpuBackend::new);
-    }
-
-    private static Shape randomShape(Random random) {
-        int n = 1 + random.nextInt(random.nextBoolean() ? 3 : 40);
-        int c = 1 + random.nextInt(random.nextBoolean() ? 8 : 130);
-        int h = 1 + random.nextInt(7), w = 1 + random.nextInt(7);
-        switch (random.nextInt(3)) {
-            case 0:
-                return Shape.nc(n, c);
-            case 1:
-                return Shape.nchw(n, c, h, w);
-            default:
-                return Shape.nhwc(n, h, w, c);
-        }
     }
 }

@@ -31,6 +31,28 @@ final class TestData {
         return x;
     }
 
+    /** A random NC, NCHW or NHWC shape, small or up to 40 x 130 x 7 x 7; m = 1 included. */
+    static Shape randomShape(Random random) {
+        int n = 1 + random.nextInt(random.nextBoolean() ? 3 : 40);
+        int c = 1 + random.nextInt(random.nextBoolean() ? 8 : 130);
+        int h = 1 + random.nextInt(7), w = 1 + random.nextInt(7);
+        switch (random.nextInt(3)) {
+            case 0:
+                return Shape.nc(n, c);
+            case 1:
+                return Shape.nchw(n, c, h, w);
+            default:
+                return Shape.nhwc(n, h, w, c);
+        }
+    }
+
+    /** Everything an affine, tracking layer holds, for bitwise before/after comparisons. */
+    static float[][] wholeState(BatchNorm layer) {
+        return new float[][] {layer.gamma(), layer.beta(), layer.runningMean(), layer.runningVar(),
+                {layer.numBatchesTracked()}, layer.savedMean(), layer.savedInvStd(), layer.gammaGradient(),
+                layer.betaGradient()};
+    }
+
     static float[] gaussian(Random random, int length) {
         float[] values = new float[length];
         for (int i = 0; i < length; i++) {
