@@ -30,6 +30,11 @@ final class VectorElementwisePasses {
     /**
      * Rows of channels-last data, {@value #R} at a time: each coefficient vector is loaded once per
      * block of rows instead of once per row (in cache that halves the time per value for C = 64).
+     *
+     * <p>Every vector expression is written out here, none in a helper taking FloatVector
+     * arguments: C2 compiles a call site it saw cold (the one-row tail, after a run of batches) as
+     * a real call, and the vectors passed to it are then boxed on every row. That took single-row
+     * NC (1,1024) inference from 0.17 us to 4-87 us in some benchmark runs (NOTES section 10).
      */
     static void normalizeRows(float[] x, int xi, float[] y, int yi, int rows, int stride, int c0, int c1,
             float[] hi, float[] lo, float[] scale, float[] shift) {
@@ -41,10 +46,13 @@ final class VectorElementwisePasses {
                 FloatVector h = FloatVector.fromArray(SPECIES, hi, c), l = FloatVector.fromArray(SPECIES, lo, c);
                 FloatVector s = FloatVector.fromArray(SPECIES, scale, c), t = FloatVector.fromArray(SPECIES, shift, c);
                 // unrolled by hand: C2 compiled a 4-trip inner loop 1.5-2x slower (measured)
-                normalizeVector(x, xr + c, y, yr + c, h, l, s, t);
-                normalizeVector(x, xr + stride + c, y, yr + stride + c, h, l, s, t);
-                normalizeVector(x, xr + 2 * stride + c, y, yr + 2 * stride + c, h, l, s, t);
-                normalizeVector(x, xr + 3 * stride + c, y, yr + 3 * stride + c, h, l, s, t);
+                int p = xr + c, q = yr + c;
+                FloatVector.fromArray(SPECIES, x, p).sub(h).sub(l).mul(s).add(t).intoArray(y, q);
+                FloatVector.fromArray(SPECIES, x, p + stride).sub(h).sub(l).mul(s).add(t).intoArray(y, q + stride);
+                FloatVector.fromArray(SPECIES, x, p + 2 * stride).sub(h).sub(l).mul(s).add(t)
+                        .intoArray(y, q + 2 * stride);
+                FloatVector.fromArray(SPECIES, x, p + 3 * stride).sub(h).sub(l).mul(s).add(t)
+                        .intoArray(y, q + 3 * stride);
             }
             ScalarElementwisePasses.normalizeRows(x, xr, y, yr, R, stride, c, c1, hi, lo, scale, shift);
         }
@@ -52,17 +60,12 @@ final class VectorElementwisePasses {
             int xr = xi + r * stride, yr = yi + r * stride;
             int c = c0;
             for (; c <= c1 - W; c += W) {
-                normalizeVector(x, xr + c, y, yr + c, FloatVector.fromArray(SPECIES, hi, c),
-                        FloatVector.fromArray(SPECIES, lo, c), FloatVector.fromArray(SPECIES, scale, c),
-                        FloatVector.fromArray(SPECIES, shift, c));
+                FloatVector.fromArray(SPECIES, x, xr + c).sub(FloatVector.fromArray(SPECIES, hi, c))
+                        .sub(FloatVector.fromArray(SPECIES, lo, c)).mul(FloatVector.fromArray(SPECIES, scale, c))
+                        .add(FloatVector.fromArray(SPECIES, shift, c)).intoArray(y, yr + c);
             }
             ScalarElementwisePasses.normalizeRows(x, xr, y, yr, 1, stride, c, c1, hi, lo, scale, shift);
         }
-    }
-
-    private static void normalizeVector(float[] x, int xi, float[] y, int yi, FloatVector hi, FloatVector lo,
-            FloatVector scale, FloatVector shift) {
-        FloatVector.fromArray(SPECIES, x, xi).sub(hi).sub(lo).mul(scale).add(shift).intoArray(y, yi);
     }
 
     static void gradientApply(float[] dy, int dyi, float[] x, int xi, float[] dx, int dxi, int len, float hi,
@@ -77,7 +80,10 @@ final class VectorElementwisePasses {
         }
     }
 
-    /** {@link #gradientApply} on rows of channels-last data, coefficients loaded once per {@value #R} rows. */
+    /**
+     * {@link #gradientApply} on rows of channels-last data, coefficients loaded once per {@value #R}
+     * rows; vector expressions written out, as in {@link #normalizeRows}.
+     */
     static void gradientApplyRows(float[] dy, int dyi, float[] x, int xi, float[] dx, int dxi, int rows, int stride,
             int c0, int c1, float[] hi, float[] lo, float[] k, float[] kc, float[] k0) {
         int r = 0;
@@ -89,13 +95,17 @@ final class VectorElementwisePasses {
                 FloatVector kv = FloatVector.fromArray(SPECIES, k, c), kcv = FloatVector.fromArray(SPECIES, kc, c);
                 FloatVector k0v = FloatVector.fromArray(SPECIES, k0, c);
                 int j = o + c;
-                gradientVector(dy, dyi + j, x, xi + j, dx, dxi + j, h, l, kv, kcv, k0v);
+                FloatVector e0 = FloatVector.fromArray(SPECIES, x, xi + j).sub(h).sub(l);
+                FloatVector.fromArray(SPECIES, dy, dyi + j).mul(kv).sub(e0.mul(kcv)).sub(k0v).intoArray(dx, dxi + j);
                 j += stride;
-                gradientVector(dy, dyi + j, x, xi + j, dx, dxi + j, h, l, kv, kcv, k0v);
+                FloatVector e1 = FloatVector.fromArray(SPECIES, x, xi + j).sub(h).sub(l);
+                FloatVector.fromArray(SPECIES, dy, dyi + j).mul(kv).sub(e1.mul(kcv)).sub(k0v).intoArray(dx, dxi + j);
                 j += stride;
-                gradientVector(dy, dyi + j, x, xi + j, dx, dxi + j, h, l, kv, kcv, k0v);
+                FloatVector e2 = FloatVector.fromArray(SPECIES, x, xi + j).sub(h).sub(l);
+                FloatVector.fromArray(SPECIES, dy, dyi + j).mul(kv).sub(e2.mul(kcv)).sub(k0v).intoArray(dx, dxi + j);
                 j += stride;
-                gradientVector(dy, dyi + j, x, xi + j, dx, dxi + j, h, l, kv, kcv, k0v);
+                FloatVector e3 = FloatVector.fromArray(SPECIES, x, xi + j).sub(h).sub(l);
+                FloatVector.fromArray(SPECIES, dy, dyi + j).mul(kv).sub(e3.mul(kcv)).sub(k0v).intoArray(dx, dxi + j);
             }
             ScalarElementwisePasses.gradientApplyRows(dy, dyi + o, x, xi + o, dx, dxi + o, R, stride, c, c1, hi, lo, k,
                     kc, k0);
@@ -104,19 +114,16 @@ final class VectorElementwisePasses {
             int o = r * stride;
             int c = c0;
             for (; c <= c1 - W; c += W) {
-                gradientVector(dy, dyi + o + c, x, xi + o + c, dx, dxi + o + c, FloatVector.fromArray(SPECIES, hi, c),
-                        FloatVector.fromArray(SPECIES, lo, c), FloatVector.fromArray(SPECIES, k, c),
-                        FloatVector.fromArray(SPECIES, kc, c), FloatVector.fromArray(SPECIES, k0, c));
+                int j = o + c;
+                FloatVector centered = FloatVector.fromArray(SPECIES, x, xi + j)
+                        .sub(FloatVector.fromArray(SPECIES, hi, c)).sub(FloatVector.fromArray(SPECIES, lo, c));
+                FloatVector.fromArray(SPECIES, dy, dyi + j).mul(FloatVector.fromArray(SPECIES, k, c))
+                        .sub(centered.mul(FloatVector.fromArray(SPECIES, kc, c)))
+                        .sub(FloatVector.fromArray(SPECIES, k0, c)).intoArray(dx, dxi + j);
             }
             ScalarElementwisePasses.gradientApplyRows(dy, dyi + o, x, xi + o, dx, dxi + o, 1, stride, c, c1, hi, lo, k,
                     kc, k0);
         }
-    }
-
-    private static void gradientVector(float[] dy, int dyi, float[] x, int xi, float[] dx, int dxi, FloatVector hi,
-            FloatVector lo, FloatVector k, FloatVector kc, FloatVector k0) {
-        FloatVector centered = FloatVector.fromArray(SPECIES, x, xi).sub(hi).sub(lo);
-        FloatVector.fromArray(SPECIES, dy, dyi).mul(k).sub(centered.mul(kc)).sub(k0).intoArray(dx, dxi);
     }
 
     /**
