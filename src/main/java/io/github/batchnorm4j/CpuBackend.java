@@ -3,6 +3,7 @@ package io.github.batchnorm4j;
 import static io.github.batchnorm4j.CpuTuning.CHANNEL_BLOCK;
 import static io.github.batchnorm4j.CpuTuning.CHUNK;
 import static io.github.batchnorm4j.CpuTuning.FINISH_CHANNELS;
+import static io.github.batchnorm4j.CpuTuning.FUSED_CHANNEL_VALUES;
 import static io.github.batchnorm4j.CpuTuning.MAX_PARTIALS;
 import static io.github.batchnorm4j.CpuTuning.PARALLEL_MIN_ELEMENTS;
 
@@ -14,8 +15,9 @@ import static io.github.batchnorm4j.CpuTuning.PARALLEL_MIN_ELEMENTS;
  * whole rows times blocks of channels. Statistics are sums of values shifted by one of the
  * chunk's own values, in float blocks of at most 64 terms added into fp64 ({@link RunSums}), turned into (count, mean, M2) per chunk and merged with Chan's formula in
  * chunk order. The chunk boundaries depend on the shape only, so results are bitwise the same for
- * any thread count. When one chunk holds a whole channel (or the whole tensor, channels-last) its
- * statistics and its normalization run in one task while the chunk is in cache.
+ * any thread count. When a channel is small enough to stay in a core's cache
+ * ({@link CpuTuning#FUSED_CHANNEL_VALUES}), or, channels-last, one chunk holds all rows, one task
+ * sums its chunks, finishes the statistics and normalizes while the values are still in cache.
  *
  * <p>Precision. The batch mean is kept in fp64 and subtracted as a float pair (hi + lo), so data
  * with mean 1e4 and std 1 normalize to about 1e-7 relative; a single float mean would cost 1e-4.
@@ -45,7 +47,8 @@ final class CpuBackend implements BatchNormBackend {
     private int channelBlocks;
     private int tasks;
     private int elementwiseTasks; // tasks of passes that need no statistics: memory order, CHUNK values each
-    private boolean fused;
+    private boolean fusedStatistics; // one task per channel (block) sums, finishes and normalizes
+    private boolean fusedGradient;   // the same for gradient sums and dx
     private boolean parallel;
 
     // Arguments of the current call.
@@ -88,6 +91,8 @@ final class CpuBackend implements BatchNormBackend {
     private final WorkerPool.Job gradientApplyJob = this::gradientApplyTask;
     private final WorkerPool.Job finishStatisticsJob = this::finishStatisticsTask;
     private final WorkerPool.Job finishGradientJob = this::finishGradientTask;
+    private final WorkerPool.Job fusedStatisticsJob = this::fusedStatisticsTask;
+    private final WorkerPool.Job fusedGradientJob = this::fusedGradientTask;
 
     CpuBackend(WorkerPool pool) {
         this.pool = pool;
@@ -162,8 +167,8 @@ final class CpuBackend implements BatchNormBackend {
                     centeredScale[c] = 0f;
                 }
                 runTasks(elementwiseTasks, gradientApplyJob);
-            } else if (fused) {
-                runTasks(gradientSumsJob); // sums, coefficients and dx in one pass per task
+            } else if (fusedGradient) {
+                runTasks(fusedTasks(), fusedGradientJob); // sums, coefficients and dx while in cache
             } else {
                 runTasks(gradientSumsJob);
                 runTasks(finishTasks(), finishGradientJob);
@@ -207,14 +212,17 @@ final class CpuBackend implements BatchNormBackend {
             channelBlocks = ceilDiv(channels, channelBlock);
             tasks = rowChunks * channelBlocks;
             elementwiseTasks = tasks;
-            fused = rowChunks == 1;
+            fusedStatistics = fusedGradient = rowChunks == 1;
             ensurePartials((long) rowChunks * channels);
         } else {
             spatial = Math.toIntExact(shape.spatialSize());
             chunksPerChannel = ceilDiv(perChannel, CHUNK);
             tasks = Math.multiplyExact(channels, chunksPerChannel);
             elementwiseTasks = Math.toIntExact((shape.elementCount() - 1) / CHUNK + 1);
-            fused = chunksPerChannel == 1;
+            // A channel's values read for its sums are still in this core's cache when it normalizes
+            // them (backward keeps x and dy there), so x crosses the memory bus once.
+            fusedStatistics = perChannel <= FUSED_CHANNEL_VALUES;
+            fusedGradient = 2L * perChannel <= FUSED_CHANNEL_VALUES;
             ensurePartials(tasks);
         }
         parallel = shape.elementCount() >= PARALLEL_MIN_ELEMENTS;
@@ -241,11 +249,22 @@ final class CpuBackend implements BatchNormBackend {
     }
 
     private void batchStatisticsAndNormalize() {
-        runTasks(statisticsJob);
-        if (!fused) {
+        if (fusedStatistics) {
+            runTasks(fusedTasks(), fusedStatisticsJob);
+        } else {
+            runTasks(statisticsJob);
             runTasks(finishTasks(), finishStatisticsJob);
             runTasks(elementwiseTasks, normalizeJob);
         }
+    }
+
+    /**
+     * Tasks of the fused jobs: one per channel (channels-first), or one per block of channels
+     * (channels-last, all rows in one chunk). Each does the same arithmetic, in the same order, as
+     * the unfused jobs, so fusing changes the speed and never a bit of the result.
+     */
+    private int fusedTasks() {
+        return channelsLast ? tasks : channels;
     }
 
     // ---- per-channel arithmetic shared by all layouts ----
@@ -301,6 +320,22 @@ final class CpuBackend implements BatchNormBackend {
         }
     }
 
+    private void fusedStatisticsTask(int task) {
+        FaultInjection.at(FaultInjection.Point.CPU_STATISTICS_TASK);
+        if (channelsLast) {
+            statisticsRows(task);
+            finishStatistics(channelBlockStart(task), channelBlockEnd(task));
+            normalizeRows(task);
+        } else {
+            int c = task;
+            for (int j = 0; j < chunksPerChannel; j++) {
+                statisticsChannelChunk(c * chunksPerChannel + j);
+            }
+            mergeChunkPartials(c);
+            normalizeChannel(c);
+        }
+    }
+
     private void statisticsChannelChunk(int task) {
         int c = task / chunksPerChannel;
         int start = (task % chunksPerChannel) * CHUNK;
@@ -319,10 +354,6 @@ final class CpuBackend implements BatchNormBackend {
             p += runs * len;
         }
         ChannelStatistics.fromShiftedSums(partialA, partialB, task, end - start, k);
-        if (fused) {
-            finishChannel(c, partialA[task], partialB[task]);
-            normalizeChannelChunk(task);
-        }
     }
 
     /**
@@ -356,13 +387,6 @@ final class CpuBackend implements BatchNormBackend {
             r = stop;
             foldRowLanes(slot, c0, c1);
         }
-        if (fused) {
-            for (int c = c0; c < c1; c++) {
-                ChannelStatistics.fromShiftedSums(partialA, partialB, c, r1 - r0, k[c]);
-                finishChannel(c, partialA[c], partialB[c]);
-            }
-            normalizeRows(task);
-        }
     }
 
     /**
@@ -392,7 +416,10 @@ final class CpuBackend implements BatchNormBackend {
     /** Batch mean, variance and normalization coefficients of one task's channels, from their chunk partials. */
     private void finishStatisticsTask(int task) {
         int c0 = task * FINISH_CHANNELS;
-        int c1 = Math.min(channels, c0 + FINISH_CHANNELS);
+        finishStatistics(c0, Math.min(channels, c0 + FINISH_CHANNELS));
+    }
+
+    private void finishStatistics(int c0, int c1) {
         if (channelsLast) {
             sumChunkPartials(c0, c1); // one shift per channel: the chunk sums simply add
             for (int c = c0; c < c1; c++) {
@@ -409,7 +436,10 @@ final class CpuBackend implements BatchNormBackend {
     /** Gradient sums and dx coefficients of one task's channels, from their chunk partials. */
     private void finishGradientTask(int task) {
         int c0 = task * FINISH_CHANNELS;
-        int c1 = Math.min(channels, c0 + FINISH_CHANNELS);
+        finishGradient(c0, Math.min(channels, c0 + FINISH_CHANNELS));
+    }
+
+    private void finishGradient(int c0, int c1) {
         sumChunkPartials(c0, c1);
         for (int c = c0; c < c1; c++) {
             prepareGradient(c, partialA[firstSlot(c)], partialB[firstSlot(c)]);
@@ -470,18 +500,13 @@ final class CpuBackend implements BatchNormBackend {
         }
     }
 
-    private void normalizeChannelChunk(int task) {
-        int c = task / chunksPerChannel;
-        int start = (task % chunksPerChannel) * CHUNK;
-        int end = Math.min(perChannel, start + CHUNK);
+    /** Normalizes all m values of channel c (channels-first). */
+    private void normalizeChannel(int c) {
         float hi = meanHi[c], lo = meanLo[c], sc = scale[c], sh = shift[c];
-        for (int p = start; p < end; ) {
-            int n = p / spatial;
-            int s = p - n * spatial;
-            int len = Math.min(spatial - s, end - p);
-            int at = (n * channels + c) * spatial + s;
-            ElementwisePasses.normalize(x, xo + at, y, yo + at, len, hi, lo, sc, sh);
-            p += len;
+        int examples = perChannel / spatial;
+        for (int n = 0; n < examples; n++) {
+            int at = (n * channels + c) * spatial;
+            ElementwisePasses.normalize(x, xo + at, y, yo + at, spatial, hi, lo, sc, sh);
         }
     }
 
@@ -525,9 +550,21 @@ final class CpuBackend implements BatchNormBackend {
         }
         // sum(dy * (x - mean)) = sum(dy * (x - k)) + (k - mean) * sum(dy)
         partialB[task] += (k - state.savedMean[c]) * partialA[task];
-        if (fused) {
-            prepareGradient(c, partialA[task], partialB[task]);
-            gradientApplyChannelChunk(task);
+    }
+
+    private void fusedGradientTask(int task) {
+        FaultInjection.at(FaultInjection.Point.CPU_GRADIENT_SUMS_TASK);
+        if (channelsLast) {
+            gradientSumsRows(task);
+            finishGradient(channelBlockStart(task), channelBlockEnd(task));
+            gradientApplyRows(task);
+        } else {
+            int c = task;
+            for (int j = 0; j < chunksPerChannel; j++) {
+                gradientSumsChannelChunk(c * chunksPerChannel + j);
+            }
+            finishGradient(c, c + 1);
+            gradientApplyChannel(c);
         }
     }
 
@@ -559,12 +596,6 @@ final class CpuBackend implements BatchNormBackend {
         for (int c = c0; c < c1; c++) {
             // sum(dy * (x - mean)) = sum(dy * (x - k)) + (k - mean) * sum(dy)
             partialB[slot + c] += (k[slot + c] - state.savedMean[c]) * partialA[slot + c];
-        }
-        if (fused) {
-            for (int c = c0; c < c1; c++) {
-                prepareGradient(c, partialA[c], partialB[c]);
-            }
-            gradientApplyRows(task);
         }
     }
 
@@ -608,18 +639,13 @@ final class CpuBackend implements BatchNormBackend {
         }
     }
 
-    private void gradientApplyChannelChunk(int task) {
-        int c = task / chunksPerChannel;
-        int start = (task % chunksPerChannel) * CHUNK;
-        int end = Math.min(perChannel, start + CHUNK);
+    /** dx for all m values of channel c (channels-first). */
+    private void gradientApplyChannel(int c) {
         float hi = meanHi[c], lo = meanLo[c], k = scale[c], kc = centeredScale[c], k0 = shift[c];
-        for (int p = start; p < end; ) {
-            int n = p / spatial;
-            int s = p - n * spatial;
-            int len = Math.min(spatial - s, end - p);
-            int at = (n * channels + c) * spatial + s;
-            ElementwisePasses.gradientApply(dy, dyo + at, x, xo + at, y, yo + at, len, hi, lo, k, kc, k0);
-            p += len;
+        int examples = perChannel / spatial;
+        for (int n = 0; n < examples; n++) {
+            int at = (n * channels + c) * spatial;
+            ElementwisePasses.gradientApply(dy, dyo + at, x, xo + at, y, yo + at, spatial, hi, lo, k, kc, k0);
         }
     }
 
@@ -635,6 +661,16 @@ final class CpuBackend implements BatchNormBackend {
     }
 
     // ---- geometry helpers ----
+
+    /** Channels-last: the first channel of a task's block. */
+    private int channelBlockStart(int task) {
+        return (task % channelBlocks) * channelBlock;
+    }
+
+    /** Channels-last: one past the last channel of a task's block. */
+    private int channelBlockEnd(int task) {
+        return Math.min(channels, channelBlockStart(task) + channelBlock);
+    }
 
     /** Offset of value p (0 &lt;= p &lt; m) of channel c in channels-first memory. */
     private int firstIndex(int c, int p) {

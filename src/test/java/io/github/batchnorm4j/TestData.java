@@ -102,7 +102,8 @@ final class TestData {
      */
     static List<Shape> multiChunkShapes() {
         return List.of(
-                Shape.nchw(3, 2, 200, 151),     // m = 90600: 2 chunks per channel
+                Shape.nchw(3, 2, 200, 151),     // m = 90600: 2 chunks per channel, fused forward
+                Shape.nchw(3, 2, 211, 211),     // m = 133563: 3 chunks, too large to fuse
                 Shape.nchw(2, 3, 32771, 1),     // a prime run longer than a chunk
                 Shape.nc(1009, 70),             // 2 row chunks
                 Shape.nhwc(4, 131, 127, 3),     // m = 66548 rows of 3
