@@ -1,6 +1,8 @@
 package io.github.batchnorm4j;
 
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -8,16 +10,23 @@ import java.util.concurrent.locks.ReentrantLock;
  * A fixed set of daemon threads that run the tasks of one job at a time, with no allocation per
  * job (a fork-join pool or a parallel stream allocates task objects on every call).
  *
- * <p>The caller and the workers claim tasks from a shared counter, so a worker that wakes late
- * leaves its tasks to the caller instead of holding the job up. Results never depend on which
- * thread ran a task: callers split work into tasks whose boundaries do not depend on the thread
- * count, and merge task results in task order, so output is bitwise the same for any number of
- * threads. A job submitted while another runs executes on its caller's thread rather than waiting.
+ * <p>The caller and the workers claim tasks from a shared ticket, and the caller returns once
+ * every task has run: it never waits for a worker that has not woken up, since that worker finds
+ * nothing left to claim. Results never depend on which thread ran a task: callers split work
+ * into tasks whose boundaries do not depend on the thread count, and merge task results in task
+ * order, so output is bitwise the same for any number of threads. A job submitted while another
+ * runs executes on its caller's thread rather than waiting.
  *
- * <p>After a job a worker spins for {@link #SPIN_NANOS} before it parks: a training step submits
+ * <p>The ticket holds the job's generation next to the next task index, so a worker that wakes
+ * a job late can only claim tasks of the job it read: its claim fails once the ticket belongs to
+ * a newer job. Jobs are published seqlock style: the generation is odd while job and task count
+ * are being written.
+ *
+ * <p>After a job a worker polls for {@link #SPIN_NANOS} before it parks: a training step submits
  * its jobs microseconds apart, and waking a parked thread takes tens of microseconds, which on
  * small tensors was most of the step (NC (256,4096): WorkerPool.run was the top frame in a JFR
- * profile).
+ * profile). Polling yields the processor after {@link #PAUSE_NANOS}, so a worker that shares a
+ * core with the caller does not hold the caller off.
  */
 final class WorkerPool {
     /** The body of a job: runs task {@code task}. Implementations are reused, not allocated per job. */
@@ -30,14 +39,20 @@ final class WorkerPool {
     /** How long an idle worker polls for the next job before it parks. */
     static final long SPIN_NANOS = 200_000;
 
+    /** How long a waiting thread spins on the CPU before it polls with {@link Thread#yield}. */
+    static final long PAUSE_NANOS = 20_000;
+
     private final Worker[] workers;
     private final int threads;
     private final ReentrantLock busy = new ReentrantLock();
-    private final AtomicInteger finishedWorkers = new AtomicInteger();
-    private final AtomicInteger nextTask = new AtomicInteger();
+    /** Odd while a job is being published; even and new once it may be claimed. */
     private volatile long generation;
-    private Job job; // published by the volatile write of generation
-    private int taskCount;
+    private volatile Job job;
+    private volatile int taskCount;
+    /** The generation's low 32 bits above the next task index. */
+    private final AtomicLong ticket = new AtomicLong();
+    private final AtomicInteger completedTasks = new AtomicInteger();
+    private final AtomicReference<RuntimeException> failure = new AtomicReference<>();
 
     WorkerPool(int threads) {
         if (threads < 1) {
@@ -82,52 +97,72 @@ final class WorkerPool {
             return;
         }
         try {
+            long published = generation + 2;
+            generation = published - 1; // odd: workers wait until the job is whole
             job = body;
             taskCount = tasks;
-            nextTask.set(0);
-            finishedWorkers.set(0);
-            generation++;
+            completedTasks.set(0);
+            failure.set(null);
+            ticket.set(tag(published) << 32);
+            generation = published;
             for (Worker worker : workers) {
                 LockSupport.unpark(worker);
             }
-            RuntimeException failure = runShare(body, tasks);
-            int spins = 0;
-            while (finishedWorkers.get() < workers.length) {
-                if (++spins < 10_000) {
-                    Thread.onSpinWait();
-                } else {
-                    Thread.yield();
-                }
-            }
-            for (Worker worker : workers) {
-                if (failure == null && worker.failure != null) {
-                    failure = worker.failure;
-                }
-                worker.failure = null;
+            runClaims(tag(published), body, tasks);
+            long waitingSince = System.nanoTime();
+            while (completedTasks.get() < tasks) {
+                pause(waitingSince);
             }
             job = null;
-            if (failure != null) {
-                throw failure;
+            RuntimeException failed = failure.getAndSet(null);
+            if (failed != null) {
+                throw failed;
             }
         } finally {
             busy.unlock();
         }
     }
 
-    private RuntimeException runShare(Job body, int tasks) {
-        try {
-            for (int i = nextTask.getAndIncrement(); i < tasks; i = nextTask.getAndIncrement()) {
-                body.run(i);
+    private static long tag(long generation) {
+        return generation & 0xffff_ffffL;
+    }
+
+    /**
+     * Claims and runs tasks of the job of generation {@code tag} until none is left. After a
+     * failure the remaining tasks are claimed and counted but not run.
+     */
+    private void runClaims(long tag, Job body, int tasks) {
+        while (true) {
+            long claim = ticket.get();
+            int task = (int) claim;
+            if (claim >>> 32 != tag || task >= tasks) {
+                return;
             }
-            return null;
-        } catch (RuntimeException | Error e) {
-            return e instanceof RuntimeException r ? r : new IllegalStateException("worker failed", e);
+            if (!ticket.compareAndSet(claim, claim + 1)) {
+                continue;
+            }
+            if (failure.get() == null) {
+                try {
+                    body.run(task);
+                } catch (RuntimeException | Error e) {
+                    failure.compareAndSet(null, e instanceof RuntimeException r ? r
+                            : new IllegalStateException("worker failed", e));
+                }
+            }
+            completedTasks.incrementAndGet();
+        }
+    }
+
+    /** One poll of a wait that began at {@code since}: spin first, then let other threads run. */
+    private static void pause(long since) {
+        if (System.nanoTime() - since < PAUSE_NANOS) {
+            Thread.onSpinWait();
+        } else {
+            Thread.yield();
         }
     }
 
     private final class Worker extends Thread {
-        private RuntimeException failure; // read by the caller after finishedWorkers says so
-
         Worker(int index) {
             super("batchnorm4j-cpu-" + index);
             setDaemon(true);
@@ -139,14 +174,25 @@ final class WorkerPool {
             while (true) {
                 long idleSince = System.nanoTime();
                 while (generation == seen && System.nanoTime() - idleSince < SPIN_NANOS) {
-                    Thread.onSpinWait();
+                    pause(idleSince);
                 }
                 while (generation == seen) {
                     LockSupport.park(this);
                 }
-                seen = generation;
-                failure = runShare(job, taskCount);
-                finishedWorkers.incrementAndGet();
+                long current = generation;
+                if ((current & 1) != 0) {
+                    Thread.onSpinWait(); // being published
+                    continue;
+                }
+                Job body = job;
+                int tasks = taskCount;
+                if (generation != current) {
+                    continue; // a newer job was published meanwhile
+                }
+                seen = current;
+                if (body != null) { // null: this job is over already
+                    runClaims(tag(current), body, tasks);
+                }
             }
         }
     }
