@@ -32,6 +32,12 @@ final class CpuBackend implements BatchNormBackend {
     /** The same for gradient sums: RunSums' 16-term gradient blocks. */
     private static final int GRADIENT_ROWS_PER_FOLD = RunSums.GRADIENT_BLOCK / RunSums.LANES;
 
+    /** Narrowest channel block of an all-rows task: each row's segment is then at least 256 bytes. */
+    private static final int MIN_COLUMN_BLOCK = 64;
+
+    /** All-rows tasks a call aims at, so that every thread gets some. */
+    private static final int COLUMN_TASKS = 16;
+
     private final WorkerPool pool;
 
     // Geometry of the current call, derived from its shape alone.
@@ -109,7 +115,7 @@ final class CpuBackend implements BatchNormBackend {
 
     @Override
     public void forwardTraining(LayerState state, Shape shape, float[] x, int xOffset, float[] y, int yOffset) {
-        begin(state, shape, x, xOffset, y, yOffset);
+        begin(state, shape, x, xOffset, y, yOffset, true);
         inferenceCoefficientsOf = null;
         try {
             batchStatisticsAndNormalize();
@@ -121,7 +127,7 @@ final class CpuBackend implements BatchNormBackend {
 
     @Override
     public void forwardInference(LayerState state, Shape shape, float[] x, int xOffset, float[] y, int yOffset) {
-        begin(state, shape, x, xOffset, y, yOffset);
+        begin(state, shape, x, xOffset, y, yOffset, !state.config.trackRunningStats());
         try {
             if (!state.config.trackRunningStats()) {
                 inferenceCoefficientsOf = null;
@@ -148,7 +154,7 @@ final class CpuBackend implements BatchNormBackend {
     @Override
     public void backward(LayerState state, Shape shape, float[] x, int xOffset, float[] dy, int dyOffset,
             float[] dx, int dxOffset) {
-        begin(state, shape, x, xOffset, dx, dxOffset);
+        begin(state, shape, x, xOffset, dx, dxOffset, true);
         inferenceCoefficientsOf = null;
         this.dy = dy;
         this.dyo = dyOffset;
@@ -191,7 +197,14 @@ final class CpuBackend implements BatchNormBackend {
 
     // ---- call set-up ----
 
-    private void begin(LayerState state, Shape shape, float[] x, int xOffset, float[] y, int yOffset) {
+    /**
+     * Takes the call's arguments and its geometry. {@code reduces}: the call sums over the batch
+     * (training, backward, or inference without running statistics), so channels-last work may be
+     * cut into all-rows blocks of channels that fuse; a plain normalization keeps row chunks, whose
+     * long row segments it streams faster.
+     */
+    private void begin(LayerState state, Shape shape, float[] x, int xOffset, float[] y, int yOffset,
+            boolean reduces) {
         this.state = state;
         this.x = x;
         this.xo = xOffset;
@@ -209,6 +222,16 @@ final class CpuBackend implements BatchNormBackend {
                 rowChunks = ceilDiv(rows, rowsPerChunk);
             }
             channelBlock = Math.min(channels, CHANNEL_BLOCK);
+            int fitting = CHUNK / rows / RunSums.LANES * RunSums.LANES;
+            if (reduces && rowChunks > 1 && fitting >= MIN_COLUMN_BLOCK) {
+                // Few rows, many channels (an MLP batch such as NC (256,4096)): one task takes all
+                // rows of a block of channels that fits in one chunk, so its statistics and its
+                // normalization fuse, with one pass over memory and one job instead of three.
+                rowsPerChunk = rows;
+                rowChunks = 1;
+                int share = ceilDiv(ceilDiv(channels, COLUMN_TASKS), RunSums.LANES) * RunSums.LANES;
+                channelBlock = Math.min(Math.min(fitting, CHANNEL_BLOCK), Math.max(MIN_COLUMN_BLOCK, share));
+            }
             channelBlocks = ceilDiv(channels, channelBlock);
             tasks = rowChunks * channelBlocks;
             elementwiseTasks = tasks;

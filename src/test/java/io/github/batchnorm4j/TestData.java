@@ -105,9 +105,10 @@ final class TestData {
                 Shape.nchw(3, 2, 200, 151),     // m = 90600: 2 chunks per channel, fused forward
                 Shape.nchw(3, 2, 211, 211),     // m = 133563: 3 chunks, too large to fuse
                 Shape.nchw(2, 3, 32771, 1),     // a prime run longer than a chunk
-                Shape.nc(1009, 70),             // 2 row chunks
+                Shape.nc(1009, 70),             // training: all rows, 2 channel blocks; inference: 2 row chunks
                 Shape.nhwc(4, 131, 127, 3),     // m = 66548 rows of 3
-                Shape.nc(67, 2111),             // 3 channel blocks, several row chunks
+                Shape.nc(67, 2111),             // training: all rows, 16 channel blocks; inference: 3 x 3
+                Shape.nc(2053, 1031),           // 33 row chunks x 2 channel blocks, unfused
                 Shape.nc(70001, 1));            // C = 1, a long column
     }
 }
