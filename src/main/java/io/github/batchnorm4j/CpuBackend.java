@@ -53,8 +53,7 @@ final class CpuBackend implements BatchNormBackend {
     private int channelBlocks;
     private int tasks;
     private int elementwiseTasks; // tasks of passes that need no statistics: memory order, CHUNK values each
-    private boolean fusedStatistics; // one task per channel (block) sums, finishes and normalizes
-    private boolean fusedGradient;   // the same for gradient sums and dx
+    private boolean fused; // one task per channel (block) sums, finishes and normalizes (or applies dx)
     private boolean parallel;
 
     // Arguments of the current call.
@@ -173,7 +172,7 @@ final class CpuBackend implements BatchNormBackend {
                     centeredScale[c] = 0f;
                 }
                 runTasks(elementwiseTasks, gradientApplyJob);
-            } else if (fusedGradient) {
+            } else if (fused) {
                 runTasks(fusedTasks(), fusedGradientJob); // sums, coefficients and dx while in cache
             } else {
                 runTasks(gradientSumsJob);
@@ -235,7 +234,7 @@ final class CpuBackend implements BatchNormBackend {
             channelBlocks = ceilDiv(channels, channelBlock);
             tasks = rowChunks * channelBlocks;
             elementwiseTasks = tasks;
-            fusedStatistics = fusedGradient = rowChunks == 1;
+            fused = rowChunks == 1;
             ensurePartials((long) rowChunks * channels);
         } else {
             spatial = Math.toIntExact(shape.spatialSize());
@@ -243,9 +242,9 @@ final class CpuBackend implements BatchNormBackend {
             tasks = Math.multiplyExact(channels, chunksPerChannel);
             elementwiseTasks = Math.toIntExact((shape.elementCount() - 1) / CHUNK + 1);
             // A channel's values read for its sums are still in this core's cache when it normalizes
-            // them (backward keeps x and dy there), so x crosses the memory bus once.
-            fusedStatistics = perChannel <= FUSED_CHANNEL_VALUES;
-            fusedGradient = 2L * perChannel <= FUSED_CHANNEL_VALUES;
+            // them, so x crosses the memory bus once. Backward keeps x and dy, up to twice as much:
+            // what overflows L2 is re-read from L3, still cheaper than memory (NOTES section 16).
+            fused = perChannel <= FUSED_CHANNEL_VALUES;
             ensurePartials(tasks);
         }
         parallel = shape.elementCount() >= PARALLEL_MIN_ELEMENTS;
@@ -272,7 +271,7 @@ final class CpuBackend implements BatchNormBackend {
     }
 
     private void batchStatisticsAndNormalize() {
-        if (fusedStatistics) {
+        if (fused) {
             runTasks(fusedTasks(), fusedStatisticsJob);
         } else {
             runTasks(statisticsJob);

@@ -17,7 +17,7 @@ final class CpuTuning {
     /**
      * Most values of one channels-first channel that one task sums and then normalizes while they
      * are still in its core's cache: 512 KiB of floats, half of a 1 MiB L2 (backward holds x and
-     * dy, so half as many there). Larger channels take three passes over memory instead of two.
+     * dy, the whole L2). Larger channels take three passes over memory instead of two.
      */
     static final int FUSED_CHANNEL_VALUES = 1 << 17;
 
