@@ -2,9 +2,11 @@ package io.github.batchnorm4j;
 
 import static io.github.batchnorm4j.CpuTuning.CHANNEL_BLOCK;
 import static io.github.batchnorm4j.CpuTuning.CHUNK;
+import static io.github.batchnorm4j.CpuTuning.COLUMN_TASKS;
 import static io.github.batchnorm4j.CpuTuning.FINISH_CHANNELS;
 import static io.github.batchnorm4j.CpuTuning.FUSED_CHANNEL_VALUES;
 import static io.github.batchnorm4j.CpuTuning.MAX_PARTIALS;
+import static io.github.batchnorm4j.CpuTuning.MIN_COLUMN_BLOCK;
 import static io.github.batchnorm4j.CpuTuning.PARALLEL_MIN_ELEMENTS;
 
 /**
@@ -31,12 +33,6 @@ final class CpuBackend implements BatchNormBackend {
 
     /** The same for gradient sums: RunSums' 16-term gradient blocks. */
     private static final int GRADIENT_ROWS_PER_FOLD = RunSums.GRADIENT_BLOCK / RunSums.LANES;
-
-    /** Narrowest channel block of an all-rows task: each row's segment is then at least 256 bytes. */
-    private static final int MIN_COLUMN_BLOCK = 64;
-
-    /** All-rows tasks a call aims at, so that every thread gets some. */
-    private static final int COLUMN_TASKS = 16;
 
     private final WorkerPool pool;
 

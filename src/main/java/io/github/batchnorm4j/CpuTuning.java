@@ -21,6 +21,15 @@ final class CpuTuning {
      */
     static final int FUSED_CHANNEL_VALUES = 1 << 17;
 
+    /**
+     * Narrowest block of channels a channels-last task takes all rows of (few rows, many channels):
+     * each row's segment is then at least 256 bytes.
+     */
+    static final int MIN_COLUMN_BLOCK = 64;
+
+    /** How many such all-rows tasks a call aims at, so that every thread gets some. */
+    static final int COLUMN_TASKS = 16;
+
     /** Channels per task when chunk partials become per-channel statistics or gradient coefficients. */
     static final int FINISH_CHANNELS = 256;
 
