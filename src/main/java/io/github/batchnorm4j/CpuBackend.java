@@ -338,6 +338,10 @@ final class CpuBackend implements BatchNormBackend {
         }
     }
 
+    /**
+     * A fused training task: channels-last, all rows of one block of channels; channels-first, one
+     * channel, its chunks in order. Sums, finishes and normalizes while the values are in cache.
+     */
     private void fusedStatisticsTask(int task) {
         FaultInjection.at(FaultInjection.Point.CPU_STATISTICS_TASK);
         if (channelsLast) {
@@ -570,6 +574,7 @@ final class CpuBackend implements BatchNormBackend {
         partialB[task] += (k - state.savedMean[c]) * partialA[task];
     }
 
+    /** A fused backward task over the same values as {@link #fusedStatisticsTask}: sums, coefficients, dx. */
     private void fusedGradientTask(int task) {
         FaultInjection.at(FaultInjection.Point.CPU_GRADIENT_SUMS_TASK);
         if (channelsLast) {
