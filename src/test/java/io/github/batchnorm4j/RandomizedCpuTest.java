@@ -87,5 +87,8 @@ class RandomizedCpuTest {
     @Test
     void layersOnSeveralThreadsGiveTheSequentialResultsBitForBit() throws Exception {
         ConcurrentUse.assertSameAsSequential(Shape.nchw(4, 6, 9, 9), 4, 2, 25, CpuBackend::new);
+        // Large enough for the shared worker pool: callers race for it, the losers run inline.
+        ConcurrentUse.assertSameAsSequential(Shape.nchw(4, 8, 40, 40), 4, 2, 10, CpuBackend::new);
+        ConcurrentUse.assertSameAsSequential(Shape.nc(256, 320), 4, 2, 10, CpuBackend::new);
     }
 }
