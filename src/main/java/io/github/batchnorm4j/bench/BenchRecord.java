@@ -1,14 +1,47 @@
 package io.github.batchnorm4j.bench;
 
+import java.util.Arrays;
+import java.util.List;
 import java.util.Locale;
 
 /**
  * One figure: the median time of an op on a shape and backend, its GB/s at the floor's pass count,
  * the same device's scale-copy bandwidth measured on the same bytes in the same run, and the peer's
- * time where a peer ran (peer null and peerSeconds NaN otherwise).
+ * time where a peer ran (peer null and peerSeconds NaN otherwise). With several rounds (ours and
+ * the peer alternating), the times are the medians of the rounds and the ranges their extremes.
  */
 public record BenchRecord(BenchOp op, BenchCase benchCase, String backend, double seconds, double copyGbps,
-        String peer, double peerSeconds) {
+        String peer, double peerSeconds, int rounds, double secondsMin, double secondsMax, double peerSecondsMin,
+        double peerSecondsMax) {
+
+    /** A figure of one round. */
+    public BenchRecord(BenchOp op, BenchCase benchCase, String backend, double seconds, double copyGbps, String peer,
+            double peerSeconds) {
+        this(op, benchCase, backend, seconds, copyGbps, peer, peerSeconds, 1, seconds, seconds, peerSeconds,
+                peerSeconds);
+    }
+
+    /**
+     * The figure of several rounds of one op and case: median time and copy bandwidth, median peer
+     * time over the rounds where the peer answered. {@code peerSeconds} holds NaN for a round
+     * without a peer time.
+     */
+    public static BenchRecord ofRounds(List<BenchRecord> ours, String peer, double[] peerSeconds) {
+        double[] seconds = ours.stream().mapToDouble(BenchRecord::seconds).sorted().toArray();
+        double[] copy = ours.stream().mapToDouble(BenchRecord::copyGbps).sorted().toArray();
+        double[] peerTimes = Arrays.stream(peerSeconds).filter(Double::isFinite).sorted().toArray();
+        BenchRecord first = ours.get(0);
+        boolean hasPeer = peer != null && peerTimes.length > 0;
+        return new BenchRecord(first.op(), first.benchCase(), first.backend(), median(seconds), median(copy),
+                hasPeer ? peer : null, hasPeer ? median(peerTimes) : Double.NaN, ours.size(), seconds[0],
+                seconds[seconds.length - 1], hasPeer ? peerTimes[0] : Double.NaN,
+                hasPeer ? peerTimes[peerTimes.length - 1] : Double.NaN);
+    }
+
+    private static double median(double[] sorted) {
+        int n = sorted.length;
+        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+    }
 
     /** GB/s (1e9 bytes) at the floor: passes times the tensor's bytes over the time. */
     public double gbps() {
@@ -30,7 +63,8 @@ public record BenchRecord(BenchOp op, BenchCase benchCase, String backend, doubl
     }
 
     public BenchRecord withPeer(String name, double time) {
-        return new BenchRecord(op, benchCase, backend, seconds, copyGbps, name, time);
+        return new BenchRecord(op, benchCase, backend, seconds, copyGbps, name, time, rounds, secondsMin, secondsMax,
+                time, time);
     }
 
     /** The record as a JSON object; fields as issue 5 lists them, plus copy_ratio and elements. */
@@ -53,6 +87,15 @@ public record BenchRecord(BenchOp op, BenchCase benchCase, String backend, doubl
         if (hasPeer()) {
             s.append(", \"peer\": \"").append(peer.replace("\\", "\\\\").replace("\"", "\\\"")).append("\", ");
             s.append("\"peer_seconds\": ").append(number(peerSeconds));
+        }
+        if (rounds > 1) {
+            s.append(", \"rounds\": ").append(rounds);
+            s.append(", \"seconds_min\": ").append(number(secondsMin));
+            s.append(", \"seconds_max\": ").append(number(secondsMax));
+            if (hasPeer()) {
+                s.append(", \"peer_seconds_min\": ").append(number(peerSecondsMin));
+                s.append(", \"peer_seconds_max\": ").append(number(peerSecondsMax));
+            }
         }
         return s.append('}').toString();
     }

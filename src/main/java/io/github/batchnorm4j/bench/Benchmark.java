@@ -13,11 +13,13 @@ import java.util.Map;
 /**
  * {@code bn4j bench}: times each case on the chosen backend beside that device's copy ceiling,
  * runs the PyTorch peer on the same case right after (never at the same time: they would share the
- * cores), prints a table row per figure and returns the records.
+ * cores), prints a table row per figure and returns the records. With several rounds, ours and the
+ * peer alternate that many times per case and each figure is the median of its rounds: on a shared
+ * machine one round of either side can be off by 2x.
  */
 public final class Benchmark {
-    /** How to run: the backend ("cpu" or "cuda"), quick timing, and where the peer is. */
-    public record Options(String backend, boolean quick, boolean peer, Path peerScript, String python) {
+    /** How to run: the backend ("cpu" or "cuda"), quick timing, where the peer is, rounds per case. */
+    public record Options(String backend, boolean quick, boolean peer, Path peerScript, String python, int rounds) {
     }
 
     private Benchmark() {
@@ -30,7 +32,9 @@ public final class Benchmark {
             out.println("# batchnorm4j bench, " + bench.description());
             out.println("# java " + System.getProperty("java.version") + ", " + Runtime.getRuntime().availableProcessors()
                     + " cores, " + System.getProperty("os.arch") + "; each time the median of "
-                    + (options.quick() ? "5" : "15") + " samples after warm-up");
+                    + (options.quick() ? "5" : "15") + " samples after warm-up"
+                    + (options.rounds() > 1 ? "; each figure the median of " + options.rounds()
+                            + " rounds, ours and the peer alternating" : ""));
             TorchPeer peer = null;
             if (options.peer()) {
                 try {
@@ -52,11 +56,19 @@ public final class Benchmark {
                     out.flush();
                     continue;
                 }
-                List<BenchRecord> ours = bench.run(benchCase);
-                Map<BenchOp, Double> peerTimes = peer == null ? Map.of() : peer.time(benchCase, failures);
-                for (BenchRecord r : ours) {
-                    Double t = peerTimes.get(r.op());
-                    BenchRecord full = t == null ? r : r.withPeer(peer.name(), t);
+                List<List<BenchRecord>> ours = new ArrayList<>();
+                List<Map<BenchOp, Double>> peerTimes = new ArrayList<>();
+                for (int round = 0; round < options.rounds(); round++) {
+                    ours.add(bench.run(benchCase));
+                    peerTimes.add(peer == null ? Map.of() : peer.time(benchCase, failures));
+                }
+                for (int i = 0; i < ours.get(0).size(); i++) {
+                    int op = i;
+                    List<BenchRecord> rounds = ours.stream().map(r -> r.get(op)).toList();
+                    BenchOp which = rounds.get(0).op();
+                    double[] peerSeconds = peerTimes.stream()
+                            .mapToDouble(m -> m.getOrDefault(which, Double.NaN)).toArray();
+                    BenchRecord full = BenchRecord.ofRounds(rounds, peer == null ? null : peer.name(), peerSeconds);
                     records.add(full);
                     out.println(BenchTable.row(full));
                 }

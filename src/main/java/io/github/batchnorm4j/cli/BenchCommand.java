@@ -41,6 +41,11 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--no-peer", description = "do not run PyTorch")
     boolean noPeer;
 
+    @Option(names = "--rounds", paramLabel = "N", defaultValue = "1",
+            description = "time each case N times, ours and the peer alternating, and report the medians "
+                    + "(the JSON keeps each side's fastest and slowest round; default 1, at most 20)")
+    int rounds;
+
     @Option(names = "--peer-script", paramLabel = "FILE", description = "the peer script (default: scripts/peer-torch.py)")
     Path peerScript;
 
@@ -53,6 +58,9 @@ final class BenchCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         backend.apply();
+        if (rounds < 1 || rounds > 20) {
+            throw new ParameterException(spec.commandLine(), "--rounds must be 1 to 20, got " + rounds);
+        }
         List<BenchCase> cases = shapes == null ? (quick ? BenchCase.quick() : BenchCase.standard()) : parse(shapes);
         String chosen;
         try (BatchNorm probe = BatchNorm.builder(1).build()) {
@@ -60,7 +68,7 @@ final class BenchCommand implements Callable<Integer> {
         }
         PrintWriter out = spec.commandLine().getOut();
         List<BenchRecord> records = Benchmark.run(
-                new Benchmark.Options(chosen, quick, !noPeer, peerScript, python), cases, out);
+                new Benchmark.Options(chosen, quick, !noPeer, peerScript, python, rounds), cases, out);
         if (json != null) {
             Benchmark.writeJson(records, json);
             out.println("# records written to " + json);

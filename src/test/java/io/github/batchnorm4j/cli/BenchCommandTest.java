@@ -115,6 +115,53 @@ class BenchCommandTest {
         assertTrue(calls.get(1).endsWith("NCHW:1x4x2x2/inference"), calls.get(1));
     }
 
+    /**
+     * With --rounds 3, ours and the (stand-in) peer alternate three times per case; each record
+     * holds the medians, and the JSON the fastest and slowest round of each side.
+     */
+    @Test
+    void roundsAlternateOursWithThePeerAndReportMedians() throws IOException {
+        Path counter = dir.resolve("calls");
+        Path python = dir.resolve("fake-python");
+        Files.writeString(python, String.join("\n",
+                "#!/bin/sh",
+                "if [ \"$1\" = -c ]; then exit 0; fi",
+                "n=$(cat '" + counter + "' 2>/dev/null || echo 0); n=$((n + 1)); echo $n > '" + counter + "'",
+                "for spec; do :; done",
+                "label=$(echo \"$spec\" | tr ':' ' ')",
+                "echo '# PyTorch fake on cpu'",
+                "case $n in 1) t=0.5 ;; 2) t=0.9 ;; *) t=0.7 ;; esac",
+                "echo \"train_forward $label $t\"; echo \"inference $label 0.25\"; echo \"backward $label 0.75\"",
+                ""));
+        assertTrue(python.toFile().setExecutable(true));
+        Path json = dir.resolve("rounds.json");
+        CliRun run = CliRun.of("bench", "--backend", "cpu", "--quick", "--rounds", "3", "--shape", "NC:16x5",
+                "--python", python.toString(), "--peer-script", python.toString(), "--json", json.toString());
+        assertEquals(0, run.exitCode(), run.toString());
+        assertTrue(run.out().contains("each figure the median of 3 rounds"), run.out());
+        assertEquals("3", Files.readString(counter).strip(), "the peer ran once per round");
+        List<String> records = records(json);
+        assertEquals(3, records.size(), records.toString());
+        String train = records.get(0);
+        assertEquals("train_forward", text(train, "op"));
+        assertEquals(3, number(train, "rounds"), train);
+        assertEquals(0.7, number(train, "peer_seconds"), 0, train);
+        assertEquals(0.5, number(train, "peer_seconds_min"), 0, train);
+        assertEquals(0.9, number(train, "peer_seconds_max"), 0, train);
+        for (String r : records) {
+            double seconds = number(r, "seconds");
+            assertTrue(number(r, "seconds_min") <= seconds && seconds <= number(r, "seconds_max"), r);
+        }
+        assertEquals(0.25, number(records.get(1), "peer_seconds_max"), 0, records.get(1));
+    }
+
+    @Test
+    void roundsOutOfRangeAreRefused() {
+        CliRun run = CliRun.of("bench", "--no-peer", "--rounds", "0", "--shape", "NC:8x4");
+        assertEquals(2, run.exitCode(), run.toString());
+        assertTrue(run.err().contains("--rounds must be 1 to 20, got 0"), run.err());
+    }
+
     @Test
     void aBadShapeIsRefusedWithItsName() {
         CliRun run = CliRun.of("bench", "--no-peer", "--shape", "NCHW:4x3x5");
