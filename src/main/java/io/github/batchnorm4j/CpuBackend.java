@@ -5,6 +5,7 @@ import static io.github.batchnorm4j.CpuTuning.CHUNK;
 import static io.github.batchnorm4j.CpuTuning.COLUMN_TASKS;
 import static io.github.batchnorm4j.CpuTuning.FINISH_CHANNELS;
 import static io.github.batchnorm4j.CpuTuning.FUSED_CHANNEL_VALUES;
+import static io.github.batchnorm4j.CpuTuning.LONG_ROW_CHANNELS;
 import static io.github.batchnorm4j.CpuTuning.MAX_PARTIALS;
 import static io.github.batchnorm4j.CpuTuning.MIN_COLUMN_BLOCK;
 import static io.github.batchnorm4j.CpuTuning.PARALLEL_MIN_ELEMENTS;
@@ -50,6 +51,7 @@ final class CpuBackend implements BatchNormBackend {
     private int tasks;
     private int elementwiseTasks; // tasks of passes that need no statistics: memory order, CHUNK values each
     private boolean fused; // one task per channel (block) sums, finishes and normalizes (or applies dx)
+    private boolean shareRowLoads; // channels-last: rows in cache or long, so 4 per coefficient load
     private boolean parallel;
 
     // Arguments of the current call.
@@ -231,6 +233,7 @@ final class CpuBackend implements BatchNormBackend {
             tasks = rowChunks * channelBlocks;
             elementwiseTasks = tasks;
             fused = rowChunks == 1;
+            shareRowLoads = fused || channelBlock >= LONG_ROW_CHANNELS;
             ensurePartials((long) rowChunks * channels);
         } else {
             spatial = Math.toIntExact(shape.spatialSize());
@@ -539,7 +542,7 @@ final class CpuBackend implements BatchNormBackend {
         int r0 = chunk * rowsPerChunk;
         int r1 = Math.min(rows, r0 + rowsPerChunk);
         ElementwisePasses.normalizeRows(x, xo + r0 * channels, y, yo + r0 * channels, r1 - r0, channels, c0, c1, meanHi,
-                meanLo, scale, shift);
+                meanLo, scale, shift, shareRowLoads);
     }
 
     // ---- backward ----
@@ -680,7 +683,7 @@ final class CpuBackend implements BatchNormBackend {
         int r1 = Math.min(rows, r0 + rowsPerChunk);
         int o = r0 * channels;
         ElementwisePasses.gradientApplyRows(dy, dyo + o, x, xo + o, y, yo + o, r1 - r0, channels, c0, c1, meanHi, meanLo,
-                scale, centeredScale, shift);
+                scale, centeredScale, shift, shareRowLoads);
     }
 
     // ---- geometry helpers ----

@@ -26,11 +26,13 @@ final class ElementwisePasses {
     /**
      * Channels-last rows r in [0, rows), each {@code stride} values after the last:
      * y[yi + r * stride + c] = ((x[xi + r * stride + c] - hi[c]) - lo[c]) * scale[c] + shift[c], c in [c0, c1).
+     * {@code shareLoads}: the vector loop may take several rows per load of the coefficients, which
+     * pays for data in cache and for long rows; the result is the same either way.
      */
     static void normalizeRows(float[] x, int xi, float[] y, int yi, int rows, int stride, int c0, int c1,
-            float[] hi, float[] lo, float[] scale, float[] shift) {
+            float[] hi, float[] lo, float[] scale, float[] shift, boolean shareLoads) {
         if (RunSums.VECTOR) {
-            VectorElementwisePasses.normalizeRows(x, xi, y, yi, rows, stride, c0, c1, hi, lo, scale, shift);
+            VectorElementwisePasses.normalizeRows(x, xi, y, yi, rows, stride, c0, c1, hi, lo, scale, shift, shareLoads);
         } else {
             ScalarElementwisePasses.normalizeRows(x, xi, y, yi, rows, stride, c0, c1, hi, lo, scale, shift);
         }
@@ -48,9 +50,10 @@ final class ElementwisePasses {
 
     /** Channels-last rows of {@link #gradientApply}, with per-channel coefficients, as {@link #normalizeRows}. */
     static void gradientApplyRows(float[] dy, int dyi, float[] x, int xi, float[] dx, int dxi, int rows, int stride,
-            int c0, int c1, float[] hi, float[] lo, float[] k, float[] kc, float[] k0) {
+            int c0, int c1, float[] hi, float[] lo, float[] k, float[] kc, float[] k0, boolean shareLoads) {
         if (RunSums.VECTOR) {
-            VectorElementwisePasses.gradientApplyRows(dy, dyi, x, xi, dx, dxi, rows, stride, c0, c1, hi, lo, k, kc, k0);
+            VectorElementwisePasses.gradientApplyRows(dy, dyi, x, xi, dx, dxi, rows, stride, c0, c1, hi, lo, k, kc, k0,
+                    shareLoads);
         } else {
             ScalarElementwisePasses.gradientApplyRows(dy, dyi, x, xi, dx, dxi, rows, stride, c0, c1, hi, lo, k, kc, k0);
         }

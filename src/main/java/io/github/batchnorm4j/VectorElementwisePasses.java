@@ -28,8 +28,10 @@ final class VectorElementwisePasses {
     }
 
     /**
-     * Rows of channels-last data, {@value #R} at a time: each coefficient vector is loaded once per
-     * block of rows instead of once per row (in cache that halves the time per value for C = 64).
+     * Rows of channels-last data, {@value #R} at a time when {@code shareLoads}: each coefficient
+     * vector is then loaded once per block of rows instead of once per row (in cache that halves
+     * the time per value for C = 64). Short rows streamed from memory go faster one at a time
+     * (NOTES section 20); the caller chooses. Both orders give the same bits.
      *
      * <p>Every vector expression is written out here, none in a helper taking FloatVector
      * arguments: C2 compiles a call site it saw cold (the one-row tail, after a run of batches) as
@@ -37,9 +39,9 @@ final class VectorElementwisePasses {
      * NC (1,1024) inference from 0.17 us to 4-87 us in some benchmark runs (NOTES section 10).
      */
     static void normalizeRows(float[] x, int xi, float[] y, int yi, int rows, int stride, int c0, int c1,
-            float[] hi, float[] lo, float[] scale, float[] shift) {
+            float[] hi, float[] lo, float[] scale, float[] shift, boolean shareLoads) {
         int r = 0;
-        for (; r <= rows - R; r += R) {
+        for (; shareLoads && r <= rows - R; r += R) {
             int xr = xi + r * stride, yr = yi + r * stride;
             int c = c0;
             for (; c <= c1 - W; c += W) {
@@ -85,9 +87,9 @@ final class VectorElementwisePasses {
      * rows; vector expressions written out, as in {@link #normalizeRows}.
      */
     static void gradientApplyRows(float[] dy, int dyi, float[] x, int xi, float[] dx, int dxi, int rows, int stride,
-            int c0, int c1, float[] hi, float[] lo, float[] k, float[] kc, float[] k0) {
+            int c0, int c1, float[] hi, float[] lo, float[] k, float[] kc, float[] k0, boolean shareLoads) {
         int r = 0;
-        for (; r <= rows - R; r += R) {
+        for (; shareLoads && r <= rows - R; r += R) {
             int o = r * stride;
             int c = c0;
             for (; c <= c1 - W; c += W) {

@@ -111,13 +111,16 @@ class RunSumsTest {
             float[] dyr = values(random, 7 + rows * stride, 0, 1);
             float[] wantRows = new float[7 + rows * stride];
             float[] gotRows = new float[7 + rows * stride];
+            boolean shareLoads = random.nextBoolean(); // 4 rows per coefficient load, or one at a time
+            rowsWhere += shareLoads ? ", rows sharing loads" : ", one row at a time";
             ScalarElementwisePasses.normalizeRows(xr, xi, wantRows, yi, rows, stride, c0, c1, hi, lo, scale, shift);
-            VectorElementwisePasses.normalizeRows(xr, xi, gotRows, yi, rows, stride, c0, c1, hi, lo, scale, shift);
+            VectorElementwisePasses.normalizeRows(xr, xi, gotRows, yi, rows, stride, c0, c1, hi, lo, scale, shift,
+                    shareLoads);
             assertBitwise("normalizeRows, " + rowsWhere, wantRows, gotRows);
             ScalarElementwisePasses.gradientApplyRows(dyr, yi, xr, xi, wantRows, 0, rows, stride, c0, c1, hi, lo, scale,
                     shift, k0);
             VectorElementwisePasses.gradientApplyRows(dyr, yi, xr, xi, gotRows, 0, rows, stride, c0, c1, hi, lo, scale,
-                    shift, k0);
+                    shift, k0, shareLoads);
             assertBitwise("gradientApplyRows, " + rowsWhere, wantRows, gotRows);
             float[] ws = values(random, c1 + 3, 0, 1);
             float[] wq = values(random, c1 + 3, 2, 1);
