@@ -1,5 +1,6 @@
 package io.github.batchnorm4j;
 
+import io.github.batchnorm4j.bench.BenchCase;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 import java.util.concurrent.locks.LockSupport;
@@ -20,7 +21,7 @@ public final class CallProbe {
         if (args.length < 2) {
             throw new IllegalArgumentException("usage: CallProbe LAYOUT:SIZES train|inference|backward [blocks] [gap-us]");
         }
-        Shape shape = parse(args[0]);
+        Shape shape = BenchCase.parse(args[0]).shape(); // the same LAYOUT:SIZES as bn4j bench --shape
         String op = args[1];
         int blocks = args.length > 2 ? Integer.parseInt(args[2]) : 200;
         long gapNanos = args.length > 3 ? Long.parseLong(args[3]) * 1000 : 0;
@@ -62,16 +63,5 @@ public final class CallProbe {
         System.out.printf("%s %s, %d threads%s: min %.1f us, p25 %.1f, median %.1f%n", args[0], op,
                 BatchNorm.cpuThreads(), gapNanos > 0 ? ", " + gapNanos / 1000 + " us between calls" : "",
                 measured[0], measured[measured.length / 4], measured[measured.length / 2]);
-    }
-
-    private static Shape parse(String text) {
-        String[] parts = text.split(":");
-        int[] d = Arrays.stream(parts[1].split("x")).mapToInt(Integer::parseInt).toArray();
-        return switch (parts[0]) {
-            case "NCHW" -> Shape.nchw(d[0], d[1], d[2], d[3]);
-            case "NHWC" -> Shape.nhwc(d[0], d[1], d[2], d[3]);
-            case "NC" -> Shape.nc(d[0], d[1]);
-            default -> throw new IllegalArgumentException("layout must be NCHW, NHWC or NC: " + parts[0]);
-        };
     }
 }

@@ -83,18 +83,14 @@ class BenchCommandTest {
     @Test
     void thePeerGetsOurThreadsAndItsTimesReachTheRecords() throws IOException {
         Path arguments = dir.resolve("peer-arguments.txt");
-        Path python = dir.resolve("fake-python");
-        Files.writeString(python, String.join("\n",
-                "#!/bin/sh",
-                "if [ \"$1\" = -c ]; then exit 0; fi   # the 'import torch' probe",
+        Path python = fakePython(
                 "echo \"$@\" >> '" + arguments + "'",
                 "for spec; do :; done                   # the last argument",
                 "label=$(echo \"${spec%/inference}\" | tr ':' ' ')",
                 "echo '# PyTorch fake on cpu'",
                 "case \"$spec\" in */inference) echo \"inference $label 0.25\" ;;",
                 "  *) echo \"train_forward $label 0.5\"; echo \"inference $label 0.25\"; echo \"backward $label 0.75\" ;;",
-                "esac", ""));
-        assertTrue(python.toFile().setExecutable(true));
+                "esac");
         Path json = dir.resolve("peer.json");
         CliRun run = CliRun.of("bench", "--backend", "cpu", "--quick", "--shape", "NHWC:2x3x3x5", "--shape",
                 "NCHW:1x4x2x2/inference", "--python", python.toString(), "--peer-script", python.toString(), "--json",
@@ -122,18 +118,13 @@ class BenchCommandTest {
     @Test
     void roundsAlternateOursWithThePeerAndReportMedians() throws IOException {
         Path counter = dir.resolve("calls");
-        Path python = dir.resolve("fake-python");
-        Files.writeString(python, String.join("\n",
-                "#!/bin/sh",
-                "if [ \"$1\" = -c ]; then exit 0; fi",
+        Path python = fakePython(
                 "n=$(cat '" + counter + "' 2>/dev/null || echo 0); n=$((n + 1)); echo $n > '" + counter + "'",
                 "for spec; do :; done",
                 "label=$(echo \"$spec\" | tr ':' ' ')",
                 "echo '# PyTorch fake on cpu'",
                 "case $n in 1) t=0.5 ;; 2) t=0.9 ;; *) t=0.7 ;; esac",
-                "echo \"train_forward $label $t\"; echo \"inference $label 0.25\"; echo \"backward $label 0.75\"",
-                ""));
-        assertTrue(python.toFile().setExecutable(true));
+                "echo \"train_forward $label $t\"; echo \"inference $label 0.25\"; echo \"backward $label 0.75\"");
         Path json = dir.resolve("rounds.json");
         CliRun run = CliRun.of("bench", "--backend", "cpu", "--quick", "--rounds", "3", "--shape", "NC:16x5",
                 "--python", python.toString(), "--peer-script", python.toString(), "--json", json.toString());
@@ -170,6 +161,19 @@ class BenchCommandTest {
         CliRun single = CliRun.of("bench", "--no-peer", "--shape", "NC:1x16");
         assertEquals(2, single.exitCode(), single.toString());
         assertTrue(single.err().contains("add /inference"), single.err());
+    }
+
+    /**
+     * A stand-in for Python that answers the 'import torch' probe and otherwise runs {@code body}
+     * (shell lines), which prints the peer script's protocol.
+     */
+    private Path fakePython(String... body) throws IOException {
+        Path python = dir.resolve("fake-python");
+        List<String> lines = new ArrayList<>(List.of("#!/bin/sh", "if [ \"$1\" = -c ]; then exit 0; fi"));
+        lines.addAll(List.of(body));
+        Files.writeString(python, String.join("\n", lines) + "\n");
+        assertTrue(python.toFile().setExecutable(true));
+        return python;
     }
 
     private static List<String> records(Path json) throws IOException {
