@@ -22,8 +22,10 @@ import static io.github.batchnorm4j.CpuTuning.PARALLEL_MIN_ELEMENTS;
  * ({@link CpuTuning#FUSED_CHANNEL_VALUES}), or, channels-last, one chunk holds all rows, one task
  * sums its chunks, finishes the statistics and normalizes while the values are still in cache.
  *
- * <p>Precision. The batch mean is kept in fp64 and subtracted as a float pair (hi + lo), so data
- * with mean 1e4 and std 1 normalize to about 1e-7 relative; a single float mean would cost 1e-4.
+ * <p>Precision. The batch mean is kept in fp64. x is centered at the mean rounded to float, which
+ * is exact for x near the mean, and the rounding's remainder is folded into the shift in fp64, so
+ * data with mean 1e4 and std 1 normalize to about 1e-7 relative; x * scale + (beta - mean * scale)
+ * would cost 1e-4.
  *
  * <p>Not thread-safe: one call at a time per instance (one instance per layer). Scratch memory
  * grows to the largest shape seen and is reused, so steady-state calls allocate nothing.
@@ -74,14 +76,18 @@ final class CpuBackend implements BatchNormBackend {
     private double[] batchMean = new double[0];
     private double[] batchVar = new double[0];
     private float[] invStd = new float[0];
-    private float[] meanHi = new float[0];
-    private float[] meanLo = new float[0];
+    /**
+     * Each channel's mean rounded to float. x - center is exact for x near the mean, which keeps
+     * data with a large mean precise; what the rounding dropped, mean - center, is folded into
+     * shift in double, so the loops load one coefficient array fewer (NOTES section 21).
+     */
+    private float[] center = new float[0];
     private float[] scale = new float[0];
     private float[] shift = new float[0];
     private float[] centeredScale = new float[0];
 
     /**
-     * Which layer state and parameters version meanHi..shift were last filled from for inference;
+     * Which layer state and parameters version center..shift were last filled from for inference;
      * null when a training forward or backward has overwritten them since. Lets repeated inference
      * skip the per-channel set-up, which dominates single-example calls.
      */
@@ -159,9 +165,7 @@ final class CpuBackend implements BatchNormBackend {
         reduceGradients = state.savedFromBatch || state.config.affine();
         try {
             for (int c = 0; c < channels; c++) {
-                double mean = state.savedMean[c];
-                meanHi[c] = (float) mean;
-                meanLo[c] = (float) (mean - meanHi[c]);
+                center[c] = (float) state.savedMean[c];
             }
             if (!reduceGradients) {
                 for (int c = 0; c < channels; c++) {
@@ -189,7 +193,7 @@ final class CpuBackend implements BatchNormBackend {
     public void close() {
         inferenceCoefficientsOf = null;
         partialA = partialB = batchMean = batchVar = new double[0];
-        rowShift = rowSum = rowSquares = invStd = meanHi = meanLo = scale = shift = centeredScale = new float[0];
+        rowShift = rowSum = rowSquares = invStd = center = scale = shift = centeredScale = new float[0];
     }
 
     // ---- call set-up ----
@@ -299,17 +303,20 @@ final class CpuBackend implements BatchNormBackend {
         prepareNormalization(c, mean, invStd[c]);
     }
 
-    /** y = ((x - hi) - lo) * scale + shift, with hi + lo = mean and scale = gamma * invStd. */
+    /**
+     * y = (x - center) * scale + shift, with center = (float) mean, scale = gamma * invStd and
+     * shift = beta - (mean - center) * scale: in exact arithmetic (x - mean) * scale + beta.
+     */
     private void prepareNormalization(int c, double mean, float channelInvStd) {
-        meanHi[c] = (float) mean;
-        meanLo[c] = (float) (mean - meanHi[c]);
+        center[c] = (float) mean;
         scale[c] = state.gamma[c] * channelInvStd;
-        shift[c] = state.beta[c];
+        shift[c] = (float) (state.beta[c] - (mean - center[c]) * scale[c]);
     }
 
     /**
      * From sum(dy) and sum(dy * (x - mean)): the gamma and beta gradients, and the coefficients of
-     * dx = scale * dy - centeredScale * (x - mean) - shift.
+     * dx = scale * dy - centeredScale * (x - center) - shift, whose shift takes in the
+     * centeredScale * (mean - center) that centering at the float mean leaves out.
      */
     private void prepareGradient(int c, double sumDy, double sumDyCentered) {
         float channelInvStd = state.savedInvStd[c];
@@ -322,8 +329,9 @@ final class CpuBackend implements BatchNormBackend {
         double k = (double) state.gamma[c] * channelInvStd;
         scale[c] = (float) k;
         if (applyBatchTerms) {
-            shift[c] = (float) (k * dBeta / perChannel);
-            centeredScale[c] = (float) (k * channelInvStd * dGamma / perChannel);
+            double kc = k * channelInvStd * dGamma / perChannel;
+            centeredScale[c] = (float) kc;
+            shift[c] = (float) (k * dBeta / perChannel - kc * (state.savedMean[c] - center[c]));
         } else {
             shift[c] = 0f;
             centeredScale[c] = 0f;
@@ -519,19 +527,19 @@ final class CpuBackend implements BatchNormBackend {
             int c = run % channels;
             int s = p - run * spatial;
             int len = Math.min(spatial - s, end - p);
-            float hi = meanHi[c], lo = meanLo[c], sc = scale[c], sh = shift[c];
-            ElementwisePasses.normalize(x, xo + p, y, yo + p, len, hi, lo, sc, sh);
+            float m = center[c], sc = scale[c], sh = shift[c];
+            ElementwisePasses.normalize(x, xo + p, y, yo + p, len, m, sc, sh);
             p += len;
         }
     }
 
     /** Normalizes all m values of channel c (channels-first). */
     private void normalizeChannel(int c) {
-        float hi = meanHi[c], lo = meanLo[c], sc = scale[c], sh = shift[c];
+        float m = center[c], sc = scale[c], sh = shift[c];
         int examples = perChannel / spatial;
         for (int n = 0; n < examples; n++) {
             int at = (n * channels + c) * spatial;
-            ElementwisePasses.normalize(x, xo + at, y, yo + at, spatial, hi, lo, sc, sh);
+            ElementwisePasses.normalize(x, xo + at, y, yo + at, spatial, m, sc, sh);
         }
     }
 
@@ -541,8 +549,8 @@ final class CpuBackend implements BatchNormBackend {
         int c1 = Math.min(channels, c0 + channelBlock);
         int r0 = chunk * rowsPerChunk;
         int r1 = Math.min(rows, r0 + rowsPerChunk);
-        ElementwisePasses.normalizeRows(x, xo + r0 * channels, y, yo + r0 * channels, r1 - r0, channels, c0, c1, meanHi,
-                meanLo, scale, shift, shareRowLoads);
+        ElementwisePasses.normalizeRows(x, xo + r0 * channels, y, yo + r0 * channels, r1 - r0, channels, c0, c1, center,
+                scale, shift, shareRowLoads);
     }
 
     // ---- backward ----
@@ -659,19 +667,19 @@ final class CpuBackend implements BatchNormBackend {
             int c = run % channels;
             int s = p - run * spatial;
             int len = Math.min(spatial - s, end - p);
-            float hi = meanHi[c], lo = meanLo[c], k = scale[c], kc = centeredScale[c], k0 = shift[c];
-            ElementwisePasses.gradientApply(dy, dyo + p, x, xo + p, y, yo + p, len, hi, lo, k, kc, k0);
+            float m = center[c], k = scale[c], kc = centeredScale[c], k0 = shift[c];
+            ElementwisePasses.gradientApply(dy, dyo + p, x, xo + p, y, yo + p, len, m, k, kc, k0);
             p += len;
         }
     }
 
     /** dx for all m values of channel c (channels-first). */
     private void gradientApplyChannel(int c) {
-        float hi = meanHi[c], lo = meanLo[c], k = scale[c], kc = centeredScale[c], k0 = shift[c];
+        float m = center[c], k = scale[c], kc = centeredScale[c], k0 = shift[c];
         int examples = perChannel / spatial;
         for (int n = 0; n < examples; n++) {
             int at = (n * channels + c) * spatial;
-            ElementwisePasses.gradientApply(dy, dyo + at, x, xo + at, y, yo + at, spatial, hi, lo, k, kc, k0);
+            ElementwisePasses.gradientApply(dy, dyo + at, x, xo + at, y, yo + at, spatial, m, k, kc, k0);
         }
     }
 
@@ -682,7 +690,7 @@ final class CpuBackend implements BatchNormBackend {
         int r0 = chunk * rowsPerChunk;
         int r1 = Math.min(rows, r0 + rowsPerChunk);
         int o = r0 * channels;
-        ElementwisePasses.gradientApplyRows(dy, dyo + o, x, xo + o, y, yo + o, r1 - r0, channels, c0, c1, meanHi, meanLo,
+        ElementwisePasses.gradientApplyRows(dy, dyo + o, x, xo + o, y, yo + o, r1 - r0, channels, c0, c1, center,
                 scale, centeredScale, shift, shareRowLoads);
     }
 
@@ -738,8 +746,7 @@ final class CpuBackend implements BatchNormBackend {
             batchMean = new double[c];
             batchVar = new double[c];
             invStd = new float[c];
-            meanHi = new float[c];
-            meanLo = new float[c];
+            center = new float[c];
             scale = new float[c];
             shift = new float[c];
             centeredScale = new float[c];

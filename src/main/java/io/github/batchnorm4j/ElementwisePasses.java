@@ -13,49 +13,48 @@ final class ElementwisePasses {
     private ElementwisePasses() {
     }
 
-    /** y[yi + i] = ((x[xi + i] - hi) - lo) * scale + shift for i in [0, len). */
-    static void normalize(float[] x, int xi, float[] y, int yi, int len, float hi, float lo, float scale,
-            float shift) {
+    /** y[yi + i] = (x[xi + i] - center) * scale + shift for i in [0, len). */
+    static void normalize(float[] x, int xi, float[] y, int yi, int len, float center, float scale, float shift) {
         if (RunSums.VECTOR) {
-            VectorElementwisePasses.normalize(x, xi, y, yi, len, hi, lo, scale, shift);
+            VectorElementwisePasses.normalize(x, xi, y, yi, len, center, scale, shift);
         } else {
-            ScalarElementwisePasses.normalize(x, xi, y, yi, len, hi, lo, scale, shift);
+            ScalarElementwisePasses.normalize(x, xi, y, yi, len, center, scale, shift);
         }
     }
 
     /**
      * Channels-last rows r in [0, rows), each {@code stride} values after the last:
-     * y[yi + r * stride + c] = ((x[xi + r * stride + c] - hi[c]) - lo[c]) * scale[c] + shift[c], c in [c0, c1).
+     * y[yi + r * stride + c] = (x[xi + r * stride + c] - center[c]) * scale[c] + shift[c], c in [c0, c1).
      * {@code shareLoads}: the vector loop may take several rows per load of the coefficients, which
      * pays for data in cache and for long rows; the result is the same either way.
      */
     static void normalizeRows(float[] x, int xi, float[] y, int yi, int rows, int stride, int c0, int c1,
-            float[] hi, float[] lo, float[] scale, float[] shift, boolean shareLoads) {
+            float[] center, float[] scale, float[] shift, boolean shareLoads) {
         if (RunSums.VECTOR) {
-            VectorElementwisePasses.normalizeRows(x, xi, y, yi, rows, stride, c0, c1, hi, lo, scale, shift, shareLoads);
+            VectorElementwisePasses.normalizeRows(x, xi, y, yi, rows, stride, c0, c1, center, scale, shift, shareLoads);
         } else {
-            ScalarElementwisePasses.normalizeRows(x, xi, y, yi, rows, stride, c0, c1, hi, lo, scale, shift);
+            ScalarElementwisePasses.normalizeRows(x, xi, y, yi, rows, stride, c0, c1, center, scale, shift);
         }
     }
 
-    /** dx[i] = k * dy[i] - kc * ((x[i] - hi) - lo) - k0 for len values from the given offsets. */
-    static void gradientApply(float[] dy, int dyi, float[] x, int xi, float[] dx, int dxi, int len, float hi,
-            float lo, float k, float kc, float k0) {
+    /** dx[i] = k * dy[i] - kc * (x[i] - center) - k0 for len values from the given offsets. */
+    static void gradientApply(float[] dy, int dyi, float[] x, int xi, float[] dx, int dxi, int len, float center,
+            float k, float kc, float k0) {
         if (RunSums.VECTOR) {
-            VectorElementwisePasses.gradientApply(dy, dyi, x, xi, dx, dxi, len, hi, lo, k, kc, k0);
+            VectorElementwisePasses.gradientApply(dy, dyi, x, xi, dx, dxi, len, center, k, kc, k0);
         } else {
-            ScalarElementwisePasses.gradientApply(dy, dyi, x, xi, dx, dxi, len, hi, lo, k, kc, k0);
+            ScalarElementwisePasses.gradientApply(dy, dyi, x, xi, dx, dxi, len, center, k, kc, k0);
         }
     }
 
     /** Channels-last rows of {@link #gradientApply}, with per-channel coefficients, as {@link #normalizeRows}. */
     static void gradientApplyRows(float[] dy, int dyi, float[] x, int xi, float[] dx, int dxi, int rows, int stride,
-            int c0, int c1, float[] hi, float[] lo, float[] k, float[] kc, float[] k0, boolean shareLoads) {
+            int c0, int c1, float[] center, float[] k, float[] kc, float[] k0, boolean shareLoads) {
         if (RunSums.VECTOR) {
-            VectorElementwisePasses.gradientApplyRows(dy, dyi, x, xi, dx, dxi, rows, stride, c0, c1, hi, lo, k, kc, k0,
+            VectorElementwisePasses.gradientApplyRows(dy, dyi, x, xi, dx, dxi, rows, stride, c0, c1, center, k, kc, k0,
                     shareLoads);
         } else {
-            ScalarElementwisePasses.gradientApplyRows(dy, dyi, x, xi, dx, dxi, rows, stride, c0, c1, hi, lo, k, kc, k0);
+            ScalarElementwisePasses.gradientApplyRows(dy, dyi, x, xi, dx, dxi, rows, stride, c0, c1, center, k, kc, k0);
         }
     }
 

@@ -5,34 +5,33 @@ final class ScalarElementwisePasses {
     private ScalarElementwisePasses() {
     }
 
-    static void normalize(float[] x, int xi, float[] y, int yi, int len, float hi, float lo, float scale,
-            float shift) {
+    static void normalize(float[] x, int xi, float[] y, int yi, int len, float center, float scale, float shift) {
         for (int i = 0; i < len; i++) {
-            y[yi + i] = ((x[xi + i] - hi) - lo) * scale + shift;
+            y[yi + i] = (x[xi + i] - center) * scale + shift;
         }
     }
 
     static void normalizeRows(float[] x, int xi, float[] y, int yi, int rows, int stride, int c0, int c1,
-            float[] hi, float[] lo, float[] scale, float[] shift) {
+            float[] center, float[] scale, float[] shift) {
         for (int o = 0; o < rows * stride; o += stride) {
             for (int c = c0; c < c1; c++) {
-                y[yi + o + c] = ((x[xi + o + c] - hi[c]) - lo[c]) * scale[c] + shift[c];
+                y[yi + o + c] = (x[xi + o + c] - center[c]) * scale[c] + shift[c];
             }
         }
     }
 
-    static void gradientApply(float[] dy, int dyi, float[] x, int xi, float[] dx, int dxi, int len, float hi,
-            float lo, float k, float kc, float k0) {
+    static void gradientApply(float[] dy, int dyi, float[] x, int xi, float[] dx, int dxi, int len, float center,
+            float k, float kc, float k0) {
         for (int i = 0; i < len; i++) {
-            dx[dxi + i] = k * dy[dyi + i] - kc * ((x[xi + i] - hi) - lo) - k0;
+            dx[dxi + i] = k * dy[dyi + i] - kc * (x[xi + i] - center) - k0;
         }
     }
 
     static void gradientApplyRows(float[] dy, int dyi, float[] x, int xi, float[] dx, int dxi, int rows, int stride,
-            int c0, int c1, float[] hi, float[] lo, float[] k, float[] kc, float[] k0) {
+            int c0, int c1, float[] center, float[] k, float[] kc, float[] k0) {
         for (int o = 0; o < rows * stride; o += stride) {
             for (int c = c0; c < c1; c++) {
-                dx[dxi + o + c] = k[c] * dy[dyi + o + c] - kc[c] * ((x[xi + o + c] - hi[c]) - lo[c]) - k0[c];
+                dx[dxi + o + c] = k[c] * dy[dyi + o + c] - kc[c] * (x[xi + o + c] - center[c]) - k0[c];
             }
         }
     }

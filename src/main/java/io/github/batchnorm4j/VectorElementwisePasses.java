@@ -16,14 +16,13 @@ final class VectorElementwisePasses {
     private VectorElementwisePasses() {
     }
 
-    static void normalize(float[] x, int xi, float[] y, int yi, int len, float hi, float lo, float scale,
-            float shift) {
+    static void normalize(float[] x, int xi, float[] y, int yi, int len, float center, float scale, float shift) {
         int i = 0;
         for (; i <= len - W; i += W) {
-            FloatVector.fromArray(SPECIES, x, xi + i).sub(hi).sub(lo).mul(scale).add(shift).intoArray(y, yi + i);
+            FloatVector.fromArray(SPECIES, x, xi + i).sub(center).mul(scale).add(shift).intoArray(y, yi + i);
         }
         for (; i < len; i++) {
-            y[yi + i] = ((x[xi + i] - hi) - lo) * scale + shift;
+            y[yi + i] = (x[xi + i] - center) * scale + shift;
         }
     }
 
@@ -39,46 +38,46 @@ final class VectorElementwisePasses {
      * NC (1,1024) inference from 0.17 us to 4-87 us in some benchmark runs (NOTES section 10).
      */
     static void normalizeRows(float[] x, int xi, float[] y, int yi, int rows, int stride, int c0, int c1,
-            float[] hi, float[] lo, float[] scale, float[] shift, boolean shareLoads) {
+            float[] center, float[] scale, float[] shift, boolean shareLoads) {
         int r = 0;
         for (; shareLoads && r <= rows - R; r += R) {
             int xr = xi + r * stride, yr = yi + r * stride;
             int c = c0;
             for (; c <= c1 - W; c += W) {
-                FloatVector h = FloatVector.fromArray(SPECIES, hi, c), l = FloatVector.fromArray(SPECIES, lo, c);
+                FloatVector m = FloatVector.fromArray(SPECIES, center, c);
                 FloatVector s = FloatVector.fromArray(SPECIES, scale, c), t = FloatVector.fromArray(SPECIES, shift, c);
                 // unrolled by hand: C2 compiled a 4-trip inner loop 1.5-2x slower (measured)
                 int p = xr + c, q = yr + c;
-                FloatVector.fromArray(SPECIES, x, p).sub(h).sub(l).mul(s).add(t).intoArray(y, q);
-                FloatVector.fromArray(SPECIES, x, p + stride).sub(h).sub(l).mul(s).add(t).intoArray(y, q + stride);
-                FloatVector.fromArray(SPECIES, x, p + 2 * stride).sub(h).sub(l).mul(s).add(t)
+                FloatVector.fromArray(SPECIES, x, p).sub(m).mul(s).add(t).intoArray(y, q);
+                FloatVector.fromArray(SPECIES, x, p + stride).sub(m).mul(s).add(t).intoArray(y, q + stride);
+                FloatVector.fromArray(SPECIES, x, p + 2 * stride).sub(m).mul(s).add(t)
                         .intoArray(y, q + 2 * stride);
-                FloatVector.fromArray(SPECIES, x, p + 3 * stride).sub(h).sub(l).mul(s).add(t)
+                FloatVector.fromArray(SPECIES, x, p + 3 * stride).sub(m).mul(s).add(t)
                         .intoArray(y, q + 3 * stride);
             }
-            ScalarElementwisePasses.normalizeRows(x, xr, y, yr, R, stride, c, c1, hi, lo, scale, shift);
+            ScalarElementwisePasses.normalizeRows(x, xr, y, yr, R, stride, c, c1, center, scale, shift);
         }
         for (; r < rows; r++) {
             int xr = xi + r * stride, yr = yi + r * stride;
             int c = c0;
             for (; c <= c1 - W; c += W) {
-                FloatVector.fromArray(SPECIES, x, xr + c).sub(FloatVector.fromArray(SPECIES, hi, c))
-                        .sub(FloatVector.fromArray(SPECIES, lo, c)).mul(FloatVector.fromArray(SPECIES, scale, c))
+                FloatVector.fromArray(SPECIES, x, xr + c).sub(FloatVector.fromArray(SPECIES, center, c))
+                        .mul(FloatVector.fromArray(SPECIES, scale, c))
                         .add(FloatVector.fromArray(SPECIES, shift, c)).intoArray(y, yr + c);
             }
-            ScalarElementwisePasses.normalizeRows(x, xr, y, yr, 1, stride, c, c1, hi, lo, scale, shift);
+            ScalarElementwisePasses.normalizeRows(x, xr, y, yr, 1, stride, c, c1, center, scale, shift);
         }
     }
 
-    static void gradientApply(float[] dy, int dyi, float[] x, int xi, float[] dx, int dxi, int len, float hi,
-            float lo, float k, float kc, float k0) {
+    static void gradientApply(float[] dy, int dyi, float[] x, int xi, float[] dx, int dxi, int len, float center,
+            float k, float kc, float k0) {
         int i = 0;
         for (; i <= len - W; i += W) {
-            FloatVector centered = FloatVector.fromArray(SPECIES, x, xi + i).sub(hi).sub(lo);
+            FloatVector centered = FloatVector.fromArray(SPECIES, x, xi + i).sub(center);
             FloatVector.fromArray(SPECIES, dy, dyi + i).mul(k).sub(centered.mul(kc)).sub(k0).intoArray(dx, dxi + i);
         }
         for (; i < len; i++) {
-            dx[dxi + i] = k * dy[dyi + i] - kc * ((x[xi + i] - hi) - lo) - k0;
+            dx[dxi + i] = k * dy[dyi + i] - kc * (x[xi + i] - center) - k0;
         }
     }
 
@@ -87,29 +86,29 @@ final class VectorElementwisePasses {
      * rows; vector expressions written out, as in {@link #normalizeRows}.
      */
     static void gradientApplyRows(float[] dy, int dyi, float[] x, int xi, float[] dx, int dxi, int rows, int stride,
-            int c0, int c1, float[] hi, float[] lo, float[] k, float[] kc, float[] k0, boolean shareLoads) {
+            int c0, int c1, float[] center, float[] k, float[] kc, float[] k0, boolean shareLoads) {
         int r = 0;
         for (; shareLoads && r <= rows - R; r += R) {
             int o = r * stride;
             int c = c0;
             for (; c <= c1 - W; c += W) {
-                FloatVector h = FloatVector.fromArray(SPECIES, hi, c), l = FloatVector.fromArray(SPECIES, lo, c);
+                FloatVector m = FloatVector.fromArray(SPECIES, center, c);
                 FloatVector kv = FloatVector.fromArray(SPECIES, k, c), kcv = FloatVector.fromArray(SPECIES, kc, c);
                 FloatVector k0v = FloatVector.fromArray(SPECIES, k0, c);
                 int j = o + c;
-                FloatVector e0 = FloatVector.fromArray(SPECIES, x, xi + j).sub(h).sub(l);
+                FloatVector e0 = FloatVector.fromArray(SPECIES, x, xi + j).sub(m);
                 FloatVector.fromArray(SPECIES, dy, dyi + j).mul(kv).sub(e0.mul(kcv)).sub(k0v).intoArray(dx, dxi + j);
                 j += stride;
-                FloatVector e1 = FloatVector.fromArray(SPECIES, x, xi + j).sub(h).sub(l);
+                FloatVector e1 = FloatVector.fromArray(SPECIES, x, xi + j).sub(m);
                 FloatVector.fromArray(SPECIES, dy, dyi + j).mul(kv).sub(e1.mul(kcv)).sub(k0v).intoArray(dx, dxi + j);
                 j += stride;
-                FloatVector e2 = FloatVector.fromArray(SPECIES, x, xi + j).sub(h).sub(l);
+                FloatVector e2 = FloatVector.fromArray(SPECIES, x, xi + j).sub(m);
                 FloatVector.fromArray(SPECIES, dy, dyi + j).mul(kv).sub(e2.mul(kcv)).sub(k0v).intoArray(dx, dxi + j);
                 j += stride;
-                FloatVector e3 = FloatVector.fromArray(SPECIES, x, xi + j).sub(h).sub(l);
+                FloatVector e3 = FloatVector.fromArray(SPECIES, x, xi + j).sub(m);
                 FloatVector.fromArray(SPECIES, dy, dyi + j).mul(kv).sub(e3.mul(kcv)).sub(k0v).intoArray(dx, dxi + j);
             }
-            ScalarElementwisePasses.gradientApplyRows(dy, dyi + o, x, xi + o, dx, dxi + o, R, stride, c, c1, hi, lo, k,
+            ScalarElementwisePasses.gradientApplyRows(dy, dyi + o, x, xi + o, dx, dxi + o, R, stride, c, c1, center, k,
                     kc, k0);
         }
         for (; r < rows; r++) {
@@ -118,12 +117,12 @@ final class VectorElementwisePasses {
             for (; c <= c1 - W; c += W) {
                 int j = o + c;
                 FloatVector centered = FloatVector.fromArray(SPECIES, x, xi + j)
-                        .sub(FloatVector.fromArray(SPECIES, hi, c)).sub(FloatVector.fromArray(SPECIES, lo, c));
+                        .sub(FloatVector.fromArray(SPECIES, center, c));
                 FloatVector.fromArray(SPECIES, dy, dyi + j).mul(FloatVector.fromArray(SPECIES, k, c))
                         .sub(centered.mul(FloatVector.fromArray(SPECIES, kc, c)))
                         .sub(FloatVector.fromArray(SPECIES, k0, c)).intoArray(dx, dxi + j);
             }
-            ScalarElementwisePasses.gradientApplyRows(dy, dyi + o, x, xi + o, dx, dxi + o, 1, stride, c, c1, hi, lo, k,
+            ScalarElementwisePasses.gradientApplyRows(dy, dyi + o, x, xi + o, dx, dxi + o, 1, stride, c, c1, center, k,
                     kc, k0);
         }
     }

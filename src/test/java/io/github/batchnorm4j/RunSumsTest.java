@@ -91,7 +91,6 @@ class RunSumsTest {
             float[] x = values(random, c1 + 7, 1e3, 5);
             float[] dy = values(random, c1 + 7, 0, 1);
             float[] hi = values(random, c1, 1e3, 1);
-            float[] lo = values(random, c1, 0, 1e-5);
             float[] scale = values(random, c1, 1, 0.5);
             float[] shift = values(random, c1, 0, 1);
             float[] k0 = values(random, c1, 0, 1e-3);
@@ -100,8 +99,8 @@ class RunSumsTest {
             String where = "length " + length;
             float[] want = new float[c1 + 7];
             float[] got = new float[c1 + 7];
-            ScalarElementwisePasses.normalize(x, xi, want, yi, length, hi[0], lo[0], scale[0], shift[0]);
-            VectorElementwisePasses.normalize(x, xi, got, yi, length, hi[0], lo[0], scale[0], shift[0]);
+            ScalarElementwisePasses.normalize(x, xi, want, yi, length, hi[0], scale[0], shift[0]);
+            VectorElementwisePasses.normalize(x, xi, got, yi, length, hi[0], scale[0], shift[0]);
             assertBitwise("normalize, " + where, want, got);
             // channels-last rows: every count around the vector code's 4-row blocks, strides past c1
             int rows = 1 + random.nextInt(9);
@@ -113,13 +112,13 @@ class RunSumsTest {
             float[] gotRows = new float[7 + rows * stride];
             boolean shareLoads = random.nextBoolean(); // 4 rows per coefficient load, or one at a time
             rowsWhere += shareLoads ? ", rows sharing loads" : ", one row at a time";
-            ScalarElementwisePasses.normalizeRows(xr, xi, wantRows, yi, rows, stride, c0, c1, hi, lo, scale, shift);
-            VectorElementwisePasses.normalizeRows(xr, xi, gotRows, yi, rows, stride, c0, c1, hi, lo, scale, shift,
+            ScalarElementwisePasses.normalizeRows(xr, xi, wantRows, yi, rows, stride, c0, c1, hi, scale, shift);
+            VectorElementwisePasses.normalizeRows(xr, xi, gotRows, yi, rows, stride, c0, c1, hi, scale, shift,
                     shareLoads);
             assertBitwise("normalizeRows, " + rowsWhere, wantRows, gotRows);
-            ScalarElementwisePasses.gradientApplyRows(dyr, yi, xr, xi, wantRows, 0, rows, stride, c0, c1, hi, lo, scale,
+            ScalarElementwisePasses.gradientApplyRows(dyr, yi, xr, xi, wantRows, 0, rows, stride, c0, c1, hi, scale,
                     shift, k0);
-            VectorElementwisePasses.gradientApplyRows(dyr, yi, xr, xi, gotRows, 0, rows, stride, c0, c1, hi, lo, scale,
+            VectorElementwisePasses.gradientApplyRows(dyr, yi, xr, xi, gotRows, 0, rows, stride, c0, c1, hi, scale,
                     shift, k0, shareLoads);
             assertBitwise("gradientApplyRows, " + rowsWhere, wantRows, gotRows);
             float[] ws = values(random, c1 + 3, 0, 1);
