@@ -5,7 +5,6 @@ import static io.github.batchnorm4j.CpuTuning.CHUNK;
 import static io.github.batchnorm4j.CpuTuning.COLUMN_TASKS;
 import static io.github.batchnorm4j.CpuTuning.FINISH_CHANNELS;
 import static io.github.batchnorm4j.CpuTuning.FUSED_CHANNEL_VALUES;
-import static io.github.batchnorm4j.CpuTuning.LONG_ROW_CHANNELS;
 import static io.github.batchnorm4j.CpuTuning.MAX_PARTIALS;
 import static io.github.batchnorm4j.CpuTuning.MIN_COLUMN_BLOCK;
 import static io.github.batchnorm4j.CpuTuning.PARALLEL_MIN_ELEMENTS;
@@ -53,7 +52,7 @@ final class CpuBackend implements BatchNormBackend {
     private int tasks;
     private int elementwiseTasks; // tasks of passes that need no statistics: memory order, CHUNK values each
     private boolean fused; // one task per channel (block) sums, finishes and normalizes (or applies dx)
-    private boolean shareRowLoads; // channels-last: rows in cache or long, so 4 per coefficient load
+    private boolean shareRowLoads; // channels-last: rows in cache or cut into blocks, so 4 per coefficient load
     private boolean parallel;
 
     // Arguments of the current call.
@@ -237,7 +236,9 @@ final class CpuBackend implements BatchNormBackend {
             tasks = rowChunks * channelBlocks;
             elementwiseTasks = tasks;
             fused = rowChunks == 1;
-            shareRowLoads = fused || channelBlock >= LONG_ROW_CHANNELS;
+            // Whole rows streamed from memory go fastest in one loop over all their values; rows in
+            // cache, and segments of rows wider than a block, share coefficient loads (NOTES 20, 22).
+            shareRowLoads = fused || channelBlock < channels;
             ensurePartials((long) rowChunks * channels);
         } else {
             spatial = Math.toIntExact(shape.spatialSize());

@@ -30,13 +30,6 @@ final class CpuTuning {
     /** How many such all-rows tasks a call aims at, so that every thread gets some. */
     static final int COLUMN_TASKS = 16;
 
-    /**
-     * Channels-last rows of at least this many channels (2 KB) are normalized 4 rows per load of
-     * the per-channel coefficients even when they stream from memory. Shorter rows are then faster
-     * one at a time (NOTES section 20). Rows in cache (a fused task) always go 4 at a time.
-     */
-    static final int LONG_ROW_CHANNELS = 512;
-
     /** Channels per task when chunk partials become per-channel statistics or gradient coefficients. */
     static final int FINISH_CHANNELS = 256;
 
