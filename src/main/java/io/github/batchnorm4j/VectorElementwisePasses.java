@@ -12,6 +12,12 @@ final class VectorElementwisePasses {
     private static final int W = 8;
     /** Rows per block in the channels-last loops. */
     private static final int R = 4;
+    /**
+     * Whole rows at least this long are summed in one loop over all their values, one row at a
+     * time: a lane stored for one row is reloaded for the next only 32 vectors later, so the
+     * store has long completed (shorter rows keep their lanes in registers over 4 rows instead).
+     */
+    private static final int LONG_SUMS_ROW = 32 * W;
 
     private VectorElementwisePasses() {
     }
@@ -167,6 +173,18 @@ final class VectorElementwisePasses {
      */
     static void accumulateShiftedRows(float[] x, int xi, int rows, int stride, float[] k, float[] s, float[] q,
             int at, int c0, int c1) {
+        if (wholeRows(stride, c0, c1) && stride >= LONG_SUMS_ROW) {
+            for (int i = 0, end = rows * stride, c = 0; i < end; i += W) {
+                FloatVector d = FloatVector.fromArray(SPECIES, x, xi + i).sub(FloatVector.fromArray(SPECIES, k, at + c));
+                FloatVector.fromArray(SPECIES, s, at + c).add(d).intoArray(s, at + c);
+                d.fma(d, FloatVector.fromArray(SPECIES, q, at + c)).intoArray(q, at + c);
+                c += W;
+                if (c == stride) {
+                    c = 0;
+                }
+            }
+            return;
+        }
         int r = 0;
         for (; r <= rows - R; r += R) {
             int xr = xi + r * stride;
@@ -203,6 +221,20 @@ final class VectorElementwisePasses {
     /** Channels-last gradient sums into per-channel float lanes, as {@link #accumulateShiftedRows}. */
     static void accumulateGradientRows(float[] dy, int dyi, float[] x, int xi, int rows, int stride, float[] k,
             float[] g, float[] h, int at, int c0, int c1) {
+        if (wholeRows(stride, c0, c1) && stride >= LONG_SUMS_ROW) {
+            for (int i = 0, end = rows * stride, c = 0; i < end; i += W) {
+                FloatVector d = FloatVector.fromArray(SPECIES, dy, dyi + i);
+                FloatVector centered = FloatVector.fromArray(SPECIES, x, xi + i)
+                        .sub(FloatVector.fromArray(SPECIES, k, at + c));
+                FloatVector.fromArray(SPECIES, g, at + c).add(d).intoArray(g, at + c);
+                d.fma(centered, FloatVector.fromArray(SPECIES, h, at + c)).intoArray(h, at + c);
+                c += W;
+                if (c == stride) {
+                    c = 0;
+                }
+            }
+            return;
+        }
         int r = 0;
         for (; r <= rows - R; r += R) {
             int o = r * stride;

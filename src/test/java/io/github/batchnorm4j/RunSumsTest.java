@@ -128,9 +128,10 @@ class RunSumsTest {
                 float[] wq = values(random, c1 + 3, 2, 1);
                 float[] gs = ws.clone();
                 float[] gq = wq.clone();
-                int last = c1 - 3 > r0 ? c1 - 3 : r0;
-                ScalarElementwisePasses.accumulateShiftedRows(xr, xi, rows, stride, hi, ws, wq, 3, r0, last);
-                VectorElementwisePasses.accumulateShiftedRows(xr, xi, rows, stride, hi, gs, gq, 3, r0, last);
+                int last = whole ? c1 : c1 - 3 > r0 ? c1 - 3 : r0; // whole rows, or a part of them
+                float[] shifts = values(random, c1 + 3, 1e3, 1); // lanes and shifts from slot 3 on
+                ScalarElementwisePasses.accumulateShiftedRows(xr, xi, rows, stride, shifts, ws, wq, 3, r0, last);
+                VectorElementwisePasses.accumulateShiftedRows(xr, xi, rows, stride, shifts, gs, gq, 3, r0, last);
                 assertBitwise("accumulateShiftedRows sums, " + rowsWhere, ws, gs);
                 assertBitwise("accumulateShiftedRows squares, " + rowsWhere, wq, gq);
                 ScalarElementwisePasses.accumulateGradientRows(dyr, yi, xr, xi, rows, stride, hi, ws, wq, 0, r0, c1);
