@@ -12,12 +12,6 @@ final class VectorElementwisePasses {
     private static final int W = 8;
     /** Rows per block in the channels-last loops. */
     private static final int R = 4;
-    /**
-     * Whole rows at least this long are summed in one loop over all their values, one row at a
-     * time: a lane stored for one row is reloaded for the next only 32 vectors later, so the
-     * store has long completed (shorter rows keep their lanes in registers over 4 rows instead).
-     */
-    private static final int LONG_SUMS_ROW = 32 * W;
 
     private VectorElementwisePasses() {
     }
@@ -36,10 +30,8 @@ final class VectorElementwisePasses {
      * Rows of channels-last data, {@value #R} at a time when {@code shareLoads}: each coefficient
      * vector is then loaded once per block of rows instead of once per row (in cache that halves
      * the time per value for C = 64). Short rows streamed from memory go faster one at a time
-     * (NOTES section 20); the caller chooses. Rows one at a time that are whole and back to back
-     * (c0 = 0, c1 = stride, a multiple of {@value #W}) run as one loop over all their values, the
-     * channel index wrapping at each row's end: a separate inner loop of 64 or 128 vectors per row
-     * streamed 1.3-1.6x slower than that (NOTES section 22). Every order gives the same bits.
+     * (NOTES section 20); the caller chooses. Both orders give the same bits. Whole rows back to
+     * back have their own loop, {@link #normalizeWholeRows}.
      *
      * <p>Every vector expression is written out here, none in a helper taking FloatVector
      * arguments: C2 compiles a call site it saw cold (the one-row tail, after a run of batches) as
@@ -66,18 +58,6 @@ final class VectorElementwisePasses {
             }
             ScalarElementwisePasses.normalizeRows(x, xr, y, yr, R, stride, c, c1, center, scale, shift);
         }
-        if (wholeRows(stride, c0, c1)) {
-            for (int i = r * stride, end = rows * stride, c = 0; i < end; i += W) {
-                FloatVector.fromArray(SPECIES, x, xi + i).sub(FloatVector.fromArray(SPECIES, center, c))
-                        .mul(FloatVector.fromArray(SPECIES, scale, c))
-                        .add(FloatVector.fromArray(SPECIES, shift, c)).intoArray(y, yi + i);
-                c += W;
-                if (c == stride) {
-                    c = 0;
-                }
-            }
-            return;
-        }
         for (; r < rows; r++) {
             int xr = xi + r * stride, yr = yi + r * stride;
             int c = c0;
@@ -88,11 +68,6 @@ final class VectorElementwisePasses {
             }
             ScalarElementwisePasses.normalizeRows(x, xr, y, yr, 1, stride, c, c1, center, scale, shift);
         }
-    }
-
-    /** Whether rows [c0, c1) of this stride are whole rows, back to back, in whole vectors. */
-    private static boolean wholeRows(int stride, int c0, int c1) {
-        return c0 == 0 && c1 == stride && stride % W == 0;
     }
 
     static void gradientApply(float[] dy, int dyi, float[] x, int xi, float[] dx, int dxi, int len, float center,
@@ -109,7 +84,7 @@ final class VectorElementwisePasses {
 
     /**
      * {@link #gradientApply} on rows of channels-last data, coefficients loaded once per {@value #R}
-     * rows or whole rows in one loop; vector expressions written out, as in {@link #normalizeRows}.
+     * rows; vector expressions written out, as in {@link #normalizeRows}.
      */
     static void gradientApplyRows(float[] dy, int dyi, float[] x, int xi, float[] dx, int dxi, int rows, int stride,
             int c0, int c1, float[] center, float[] k, float[] kc, float[] k0, boolean shareLoads) {
@@ -137,20 +112,6 @@ final class VectorElementwisePasses {
             ScalarElementwisePasses.gradientApplyRows(dy, dyi + o, x, xi + o, dx, dxi + o, R, stride, c, c1, center, k,
                     kc, k0);
         }
-        if (wholeRows(stride, c0, c1)) {
-            for (int i = r * stride, end = rows * stride, c = 0; i < end; i += W) {
-                FloatVector centered = FloatVector.fromArray(SPECIES, x, xi + i)
-                        .sub(FloatVector.fromArray(SPECIES, center, c));
-                FloatVector.fromArray(SPECIES, dy, dyi + i).mul(FloatVector.fromArray(SPECIES, k, c))
-                        .sub(centered.mul(FloatVector.fromArray(SPECIES, kc, c)))
-                        .sub(FloatVector.fromArray(SPECIES, k0, c)).intoArray(dx, dxi + i);
-                c += W;
-                if (c == stride) {
-                    c = 0;
-                }
-            }
-            return;
-        }
         for (; r < rows; r++) {
             int o = r * stride;
             int c = c0;
@@ -173,18 +134,6 @@ final class VectorElementwisePasses {
      */
     static void accumulateShiftedRows(float[] x, int xi, int rows, int stride, float[] k, float[] s, float[] q,
             int at, int c0, int c1) {
-        if (wholeRows(stride, c0, c1) && stride >= LONG_SUMS_ROW) {
-            for (int i = 0, end = rows * stride, c = 0; i < end; i += W) {
-                FloatVector d = FloatVector.fromArray(SPECIES, x, xi + i).sub(FloatVector.fromArray(SPECIES, k, at + c));
-                FloatVector.fromArray(SPECIES, s, at + c).add(d).intoArray(s, at + c);
-                d.fma(d, FloatVector.fromArray(SPECIES, q, at + c)).intoArray(q, at + c);
-                c += W;
-                if (c == stride) {
-                    c = 0;
-                }
-            }
-            return;
-        }
         int r = 0;
         for (; r <= rows - R; r += R) {
             int xr = xi + r * stride;
@@ -221,20 +170,6 @@ final class VectorElementwisePasses {
     /** Channels-last gradient sums into per-channel float lanes, as {@link #accumulateShiftedRows}. */
     static void accumulateGradientRows(float[] dy, int dyi, float[] x, int xi, int rows, int stride, float[] k,
             float[] g, float[] h, int at, int c0, int c1) {
-        if (wholeRows(stride, c0, c1) && stride >= LONG_SUMS_ROW) {
-            for (int i = 0, end = rows * stride, c = 0; i < end; i += W) {
-                FloatVector d = FloatVector.fromArray(SPECIES, dy, dyi + i);
-                FloatVector centered = FloatVector.fromArray(SPECIES, x, xi + i)
-                        .sub(FloatVector.fromArray(SPECIES, k, at + c));
-                FloatVector.fromArray(SPECIES, g, at + c).add(d).intoArray(g, at + c);
-                d.fma(centered, FloatVector.fromArray(SPECIES, h, at + c)).intoArray(h, at + c);
-                c += W;
-                if (c == stride) {
-                    c = 0;
-                }
-            }
-            return;
-        }
         int r = 0;
         for (; r <= rows - R; r += R) {
             int o = r * stride;
@@ -269,6 +204,56 @@ final class VectorElementwisePasses {
                 d.fma(centered, FloatVector.fromArray(SPECIES, h, at + c)).intoArray(h, at + c);
             }
             ScalarElementwisePasses.accumulateGradientRows(dy, dyi + o, x, xi + o, 1, stride, k, g, h, at, c, c1);
+        }
+    }
+
+    /**
+     * {@link #normalizeRows} one row at a time for whole rows back to back (c0 = 0, c1 = stride, a
+     * multiple of {@value #W}): one loop over all their values, the channel index wrapping to 0 at
+     * each row's end. An inner loop of 64 or 128 vectors per row streamed 1.3-1.6x slower than this
+     * (NOTES section 22). A method of its own: added to the rows loops' method, such a loop made C2
+     * compile their 4-row loops up to 1.7x slower (NOTES section 24).
+     */
+    static void normalizeWholeRows(float[] x, int xi, float[] y, int yi, int rows, int stride, float[] center,
+            float[] scale, float[] shift) {
+        for (int i = 0, end = rows * stride, c = 0; i < end; i += W) {
+            FloatVector.fromArray(SPECIES, x, xi + i).sub(FloatVector.fromArray(SPECIES, center, c))
+                    .mul(FloatVector.fromArray(SPECIES, scale, c))
+                    .add(FloatVector.fromArray(SPECIES, shift, c)).intoArray(y, yi + i);
+            c += W;
+            if (c == stride) {
+                c = 0;
+            }
+        }
+    }
+
+    /** {@link #accumulateShiftedRows} over whole rows back to back, in one loop as {@link #normalizeWholeRows}. */
+    static void accumulateShiftedWholeRows(float[] x, int xi, int rows, int stride, float[] k, float[] s, float[] q,
+            int at) {
+        for (int i = 0, end = rows * stride, c = 0; i < end; i += W) {
+            FloatVector d = FloatVector.fromArray(SPECIES, x, xi + i).sub(FloatVector.fromArray(SPECIES, k, at + c));
+            FloatVector.fromArray(SPECIES, s, at + c).add(d).intoArray(s, at + c);
+            d.fma(d, FloatVector.fromArray(SPECIES, q, at + c)).intoArray(q, at + c);
+            c += W;
+            if (c == stride) {
+                c = 0;
+            }
+        }
+    }
+
+    /** {@link #accumulateGradientRows} over whole rows back to back, in one loop as {@link #normalizeWholeRows}. */
+    static void accumulateGradientWholeRows(float[] dy, int dyi, float[] x, int xi, int rows, int stride, float[] k,
+            float[] g, float[] h, int at) {
+        for (int i = 0, end = rows * stride, c = 0; i < end; i += W) {
+            FloatVector d = FloatVector.fromArray(SPECIES, dy, dyi + i);
+            FloatVector centered = FloatVector.fromArray(SPECIES, x, xi + i)
+                    .sub(FloatVector.fromArray(SPECIES, k, at + c));
+            FloatVector.fromArray(SPECIES, g, at + c).add(d).intoArray(g, at + c);
+            d.fma(centered, FloatVector.fromArray(SPECIES, h, at + c)).intoArray(h, at + c);
+            c += W;
+            if (c == stride) {
+                c = 0;
+            }
         }
     }
 }

@@ -103,7 +103,8 @@ class RunSumsTest {
             VectorElementwisePasses.normalize(x, xi, got, yi, length, hi[0], scale[0], shift[0]);
             assertBitwise("normalize, " + where, want, got);
             // channels-last rows: every count around the vector code's 4-row blocks, strides past c1,
-            // and whole rows back to back (c0 = 0, stride = c1), which run as one loop when c1 % 8 == 0
+            // and whole rows back to back (c0 = 0, stride = c1), which ElementwisePasses sends to the
+            // one-loop methods when c1 % 8 == 0 (sums: c1 >= 256); the vector side goes through it
             for (boolean whole : new boolean[] {false, true}) {
                 int r0 = whole ? 0 : c0;
                 int rows = 1 + random.nextInt(9);
@@ -116,13 +117,12 @@ class RunSumsTest {
                 boolean shareLoads = random.nextBoolean(); // 4 rows per coefficient load, or one at a time
                 rowsWhere += shareLoads ? ", rows sharing loads" : ", one row at a time";
                 ScalarElementwisePasses.normalizeRows(xr, xi, wantRows, yi, rows, stride, r0, c1, hi, scale, shift);
-                VectorElementwisePasses.normalizeRows(xr, xi, gotRows, yi, rows, stride, r0, c1, hi, scale, shift,
-                        shareLoads);
+                ElementwisePasses.normalizeRows(xr, xi, gotRows, yi, rows, stride, r0, c1, hi, scale, shift, shareLoads);
                 assertBitwise("normalizeRows, " + rowsWhere, wantRows, gotRows);
                 ScalarElementwisePasses.gradientApplyRows(dyr, yi, xr, xi, wantRows, 0, rows, stride, r0, c1, hi, scale,
                         shift, k0);
-                VectorElementwisePasses.gradientApplyRows(dyr, yi, xr, xi, gotRows, 0, rows, stride, r0, c1, hi, scale,
-                        shift, k0, shareLoads);
+                ElementwisePasses.gradientApplyRows(dyr, yi, xr, xi, gotRows, 0, rows, stride, r0, c1, hi, scale, shift,
+                        k0, shareLoads);
                 assertBitwise("gradientApplyRows, " + rowsWhere, wantRows, gotRows);
                 float[] ws = values(random, c1 + 3, 0, 1);
                 float[] wq = values(random, c1 + 3, 2, 1);
@@ -131,11 +131,11 @@ class RunSumsTest {
                 int last = whole ? c1 : c1 - 3 > r0 ? c1 - 3 : r0; // whole rows, or a part of them
                 float[] shifts = values(random, c1 + 3, 1e3, 1); // lanes and shifts from slot 3 on
                 ScalarElementwisePasses.accumulateShiftedRows(xr, xi, rows, stride, shifts, ws, wq, 3, r0, last);
-                VectorElementwisePasses.accumulateShiftedRows(xr, xi, rows, stride, shifts, gs, gq, 3, r0, last);
+                ElementwisePasses.accumulateShiftedRows(xr, xi, rows, stride, shifts, gs, gq, 3, r0, last);
                 assertBitwise("accumulateShiftedRows sums, " + rowsWhere, ws, gs);
                 assertBitwise("accumulateShiftedRows squares, " + rowsWhere, wq, gq);
                 ScalarElementwisePasses.accumulateGradientRows(dyr, yi, xr, xi, rows, stride, hi, ws, wq, 0, r0, c1);
-                VectorElementwisePasses.accumulateGradientRows(dyr, yi, xr, xi, rows, stride, hi, gs, gq, 0, r0, c1);
+                ElementwisePasses.accumulateGradientRows(dyr, yi, xr, xi, rows, stride, hi, gs, gq, 0, r0, c1);
                 assertBitwise("accumulateGradientRows sums, " + rowsWhere, ws, gs);
                 assertBitwise("accumulateGradientRows dots, " + rowsWhere, wq, gq);
             }
