@@ -11,11 +11,13 @@ package io.github.batchnorm4j;
  */
 final class ElementwisePasses {
     /**
-     * Whole rows at least this long are summed one row at a time in one loop: a lane stored for
-     * one row is reloaded for the next only 32 vectors later, when the store has long completed.
-     * Shorter rows keep their lanes in registers over 4 rows instead (NOTES section 23).
+     * Whole rows back to back at least this long go one row at a time in one loop over all their
+     * values (a loop per row of 512 or 1024 channels streamed up to 1.6x slower, NOTES section 22).
+     * The sums then reload a lane stored for one row only 32 vectors later, when the store has long
+     * completed. Shorter rows keep the 4-row sums, whose lanes stay in registers, and the one-row
+     * normalize loop, which ran as fast as the one loop there (NOTES sections 23-25).
      */
-    private static final int LONG_SUMS_ROW = 256;
+    private static final int LONG_ROW = 256;
 
     private ElementwisePasses() {
     }
@@ -43,7 +45,7 @@ final class ElementwisePasses {
      */
     static void normalizeRows(float[] x, int xi, float[] y, int yi, int rows, int stride, int c0, int c1,
             float[] center, float[] scale, float[] shift, boolean shareLoads) {
-        if (RunSums.VECTOR && !shareLoads && wholeRows(stride, c0, c1)) {
+        if (RunSums.VECTOR && !shareLoads && stride >= LONG_ROW && wholeRows(stride, c0, c1)) {
             VectorElementwisePasses.normalizeWholeRows(x, xi, y, yi, rows, stride, center, scale, shift);
         } else if (RunSums.VECTOR) {
             VectorElementwisePasses.normalizeRows(x, xi, y, yi, rows, stride, c0, c1, center, scale, shift, shareLoads);
@@ -79,7 +81,7 @@ final class ElementwisePasses {
      */
     static void accumulateShiftedRows(float[] x, int xi, int rows, int stride, float[] k, float[] s, float[] q,
             int at, int c0, int c1) {
-        if (RunSums.VECTOR && stride >= LONG_SUMS_ROW && wholeRows(stride, c0, c1)) {
+        if (RunSums.VECTOR && stride >= LONG_ROW && wholeRows(stride, c0, c1)) {
             VectorElementwisePasses.accumulateShiftedWholeRows(x, xi, rows, stride, k, s, q, at);
         } else if (RunSums.VECTOR) {
             VectorElementwisePasses.accumulateShiftedRows(x, xi, rows, stride, k, s, q, at, c0, c1);
@@ -94,7 +96,7 @@ final class ElementwisePasses {
      */
     static void accumulateGradientRows(float[] dy, int dyi, float[] x, int xi, int rows, int stride, float[] k,
             float[] g, float[] h, int at, int c0, int c1) {
-        if (RunSums.VECTOR && stride >= LONG_SUMS_ROW && wholeRows(stride, c0, c1)) {
+        if (RunSums.VECTOR && stride >= LONG_ROW && wholeRows(stride, c0, c1)) {
             VectorElementwisePasses.accumulateGradientWholeRows(dy, dyi, x, xi, rows, stride, k, g, h, at);
         } else if (RunSums.VECTOR) {
             VectorElementwisePasses.accumulateGradientRows(dy, dyi, x, xi, rows, stride, k, g, h, at, c0, c1);

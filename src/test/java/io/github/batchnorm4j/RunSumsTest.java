@@ -104,7 +104,7 @@ class RunSumsTest {
             assertBitwise("normalize, " + where, want, got);
             // channels-last rows: every count around the vector code's 4-row blocks, strides past c1,
             // and whole rows back to back (c0 = 0, stride = c1), which ElementwisePasses sends to the
-            // one-loop methods when c1 % 8 == 0 (sums: c1 >= 256); the vector side goes through it
+            // one-loop methods when c1 % 8 == 0 and c1 >= 256; the vector side goes through it
             for (boolean whole : new boolean[] {false, true}) {
                 int r0 = whole ? 0 : c0;
                 int rows = 1 + random.nextInt(9);
