@@ -236,8 +236,9 @@ final class CpuBackend implements BatchNormBackend {
             tasks = rowChunks * channelBlocks;
             elementwiseTasks = tasks;
             fused = rowChunks == 1;
-            // Whole rows streamed from memory go fastest in one loop over all their values; rows in
-            // cache, and segments of rows wider than a block, share coefficient loads (NOTES 20, 22).
+            // Whole rows streamed from memory go fastest one at a time (from 256 channels in one loop
+            // over all their values); rows in cache, and segments of rows wider than a block, share
+            // coefficient loads (NOTES sections 20, 22, 25).
             shareRowLoads = fused || channelBlock < channels;
             ensurePartials((long) rowChunks * channels);
         } else {

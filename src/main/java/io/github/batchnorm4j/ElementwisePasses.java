@@ -40,8 +40,9 @@ final class ElementwisePasses {
      * Channels-last rows r in [0, rows), each {@code stride} values after the last:
      * y[yi + r * stride + c] = (x[xi + r * stride + c] - center[c]) * scale[c] + shift[c], c in [c0, c1).
      * {@code shareLoads}: the vector loop may take several rows per load of the coefficients, which
-     * pays for data in cache and for segments of rows; otherwise whole rows back to back go in one
-     * loop over all their values. The result is the same either way.
+     * pays for data in cache and for segments of rows; otherwise whole rows of at least
+     * {@value #LONG_ROW} channels, back to back, go in one loop over all their values. The result
+     * is the same either way.
      */
     static void normalizeRows(float[] x, int xi, float[] y, int yi, int rows, int stride, int c0, int c1,
             float[] center, float[] scale, float[] shift, boolean shareLoads) {
