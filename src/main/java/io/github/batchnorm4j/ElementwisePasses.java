@@ -22,7 +22,10 @@ final class ElementwisePasses {
     private ElementwisePasses() {
     }
 
-    /** Whether channels [c0, c1) of rows of this stride are whole rows, back to back, in whole vectors. */
+    /**
+     * Whether channels [c0, c1) of rows of this stride are whole rows, back to back, in whole
+     * vectors (the vector loops' width is {@link RunSums#LANES}), as the one-loop methods need.
+     */
     private static boolean wholeRows(int stride, int c0, int c1) {
         return c0 == 0 && c1 == stride && stride % RunSums.LANES == 0;
     }
@@ -65,7 +68,11 @@ final class ElementwisePasses {
         }
     }
 
-    /** Channels-last rows of {@link #gradientApply}, with per-channel coefficients, as {@link #normalizeRows}. */
+    /**
+     * Channels-last rows of {@link #gradientApply}, with per-channel coefficients, 4 rows per
+     * coefficient load when {@code shareLoads}. Whole rows take no one-loop form here: it measured
+     * no faster than one row at a time for dx (NOTES section 24).
+     */
     static void gradientApplyRows(float[] dy, int dyi, float[] x, int xi, float[] dx, int dxi, int rows, int stride,
             int c0, int c1, float[] center, float[] k, float[] kc, float[] k0, boolean shareLoads) {
         if (RunSums.VECTOR) {

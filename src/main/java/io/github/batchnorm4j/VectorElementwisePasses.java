@@ -9,7 +9,8 @@ import jdk.incubator.vector.VectorSpecies;
  */
 final class VectorElementwisePasses {
     private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_256;
-    private static final int W = 8;
+    /** Floats per vector; ElementwisePasses sends rows here as whole rows only in whole vectors of it. */
+    private static final int W = RunSums.LANES;
     /** Rows per block in the channels-last loops. */
     private static final int R = 4;
 
