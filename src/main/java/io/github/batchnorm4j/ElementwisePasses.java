@@ -11,11 +11,12 @@ package io.github.batchnorm4j;
  */
 final class ElementwisePasses {
     /**
-     * Whole rows back to back at least this long go one row at a time in one loop over all their
-     * values (a loop per row of 512 or 1024 channels streamed up to 1.6x slower, NOTES section 22).
-     * The sums then reload a lane stored for one row only 32 vectors later, when the store has long
-     * completed. Shorter rows keep the 4-row sums, whose lanes stay in registers, and the one-row
-     * normalize loop, which ran as fast as the one loop there (NOTES sections 23-25).
+     * Whole rows back to back at least this long are normalized, and their gradient sums taken,
+     * one row at a time in one loop over all their values (a loop per row of 512 or 1024 channels
+     * streamed up to 1.6x slower, NOTES section 22); shorter rows keep the one-row normalize loop,
+     * which ran as fast as the one loop there, and the 4-row gradient sums (NOTES sections 23-25).
+     * Statistics sums over rows (or row segments) at least this wide take 8 rows per load of their
+     * lanes (NOTES section 27).
      */
     private static final int LONG_ROW = 256;
 
@@ -89,8 +90,8 @@ final class ElementwisePasses {
      */
     static void accumulateShiftedRows(float[] x, int xi, int rows, int stride, float[] k, float[] s, float[] q,
             int at, int c0, int c1) {
-        if (RunSums.VECTOR && stride >= LONG_ROW && wholeRows(stride, c0, c1)) {
-            VectorElementwisePasses.accumulateShiftedWholeRows(x, xi, rows, stride, k, s, q, at);
+        if (RunSums.VECTOR && c1 - c0 >= LONG_ROW) {
+            VectorElementwisePasses.accumulateShiftedEightRows(x, xi, rows, stride, k, s, q, at, c0, c1);
         } else if (RunSums.VECTOR) {
             VectorElementwisePasses.accumulateShiftedRows(x, xi, rows, stride, k, s, q, at, c0, c1);
         } else {

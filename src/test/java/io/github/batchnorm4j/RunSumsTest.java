@@ -102,12 +102,13 @@ class RunSumsTest {
             ScalarElementwisePasses.normalize(x, xi, want, yi, length, hi[0], scale[0], shift[0]);
             VectorElementwisePasses.normalize(x, xi, got, yi, length, hi[0], scale[0], shift[0]);
             assertBitwise("normalize, " + where, want, got);
-            // channels-last rows: every count around the vector code's 4-row blocks, strides past c1,
-            // and whole rows back to back (c0 = 0, stride = c1), which ElementwisePasses sends to the
-            // one-loop methods when c1 % 8 == 0 and c1 >= 256; the vector side goes through it
+            // channels-last rows: every count around the vector code's 4- and 8-row blocks, strides
+            // past c1, and whole rows back to back (c0 = 0, stride = c1), which ElementwisePasses
+            // sends to the one-loop methods when c1 % 8 == 0 and c1 >= 256 (rows of 256 channels or
+            // more sum 8 rows at a time); the vector side goes through it
             for (boolean whole : new boolean[] {false, true}) {
                 int r0 = whole ? 0 : c0;
-                int rows = 1 + random.nextInt(9);
+                int rows = 1 + random.nextInt(19);
                 int stride = whole ? c1 : c1 + random.nextInt(3);
                 String rowsWhere = where + ", " + rows + " rows of stride " + stride + ", channels " + r0 + ".." + c1;
                 float[] xr = values(random, 7 + rows * stride, 1e3, 5);
