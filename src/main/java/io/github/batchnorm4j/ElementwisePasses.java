@@ -90,7 +90,9 @@ final class ElementwisePasses {
      */
     static void accumulateShiftedRows(float[] x, int xi, int rows, int stride, float[] k, float[] s, float[] q,
             int at, int c0, int c1) {
-        if (RunSums.VECTOR && c1 - c0 >= LONG_ROW) {
+        if (RunSums.VECTOR && c1 - c0 == 64) {
+            VectorElementwisePasses.accumulateShiftedRowsOf64(x, xi + c0, rows, stride, k, s, q, at + c0);
+        } else if (RunSums.VECTOR && c1 - c0 >= LONG_ROW) {
             VectorElementwisePasses.accumulateShiftedEightRows(x, xi, rows, stride, k, s, q, at, c0, c1);
         } else if (RunSums.VECTOR) {
             VectorElementwisePasses.accumulateShiftedRows(x, xi, rows, stride, k, s, q, at, c0, c1);
@@ -105,7 +107,9 @@ final class ElementwisePasses {
      */
     static void accumulateGradientRows(float[] dy, int dyi, float[] x, int xi, int rows, int stride, float[] k,
             float[] g, float[] h, int at, int c0, int c1) {
-        if (RunSums.VECTOR && stride >= LONG_ROW && wholeRows(stride, c0, c1)) {
+        if (RunSums.VECTOR && c1 - c0 == 64) {
+            VectorElementwisePasses.accumulateGradientRowsOf64(dy, dyi + c0, x, xi + c0, rows, stride, k, g, h, at + c0);
+        } else if (RunSums.VECTOR && stride >= LONG_ROW && wholeRows(stride, c0, c1)) {
             VectorElementwisePasses.accumulateGradientWholeRows(dy, dyi, x, xi, rows, stride, k, g, h, at);
         } else if (RunSums.VECTOR) {
             VectorElementwisePasses.accumulateGradientRows(dy, dyi, x, xi, rows, stride, k, g, h, at, c0, c1);

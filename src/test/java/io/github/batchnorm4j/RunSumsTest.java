@@ -11,7 +11,7 @@ import org.junit.jupiter.api.Test;
  * and within float rounding of fp64; the element-wise passes bitwise equal.
  */
 class RunSumsTest {
-    private static final int[] LENGTHS = {0, 1, 7, 15, 16, 17, 65, 1023, 1024, 1025, 1039, 3136, 8191, 65537};
+    private static final int[] LENGTHS = {0, 1, 7, 15, 16, 17, 64, 65, 1023, 1024, 1025, 1039, 3136, 8191, 65537};
 
     @Test
     void testsRunTheVectorPath() {
@@ -139,6 +139,36 @@ class RunSumsTest {
                 ElementwisePasses.accumulateGradientRows(dyr, yi, xr, xi, rows, stride, hi, gs, gq, 0, r0, c1);
                 assertBitwise("accumulateGradientRows sums, " + rowsWhere, ws, gs);
                 assertBitwise("accumulateGradientRows dots, " + rowsWhere, wq, gq);
+            }
+        }
+    }
+
+    /** Segments of exactly 64 channels, which the vector side sums with its lanes in registers. */
+    @Test
+    void sixtyFourChannelRowSumsAreBitwiseEqual() {
+        Random random = new Random(64);
+        for (int rows = 1; rows <= 19; rows++) {
+            for (int c0 : new int[] {0, 5}) {
+                for (int stride : new int[] {64 + c0, 71 + c0}) {
+                    String where = rows + " rows of stride " + stride + ", channels " + c0 + ".." + (c0 + 64);
+                    int xi = random.nextInt(7);
+                    float[] x = values(random, xi + rows * stride, 1e3, 5);
+                    float[] dy = values(random, xi + rows * stride, 0, 1);
+                    float[] shifts = values(random, stride + 3, 1e3, 1);
+                    float[] ws = values(random, stride + 3, 0, 1);
+                    float[] wq = values(random, stride + 3, 2, 1);
+                    float[] gs = ws.clone();
+                    float[] gq = wq.clone();
+                    ScalarElementwisePasses.accumulateShiftedRows(x, xi, rows, stride, shifts, ws, wq, 3, c0, c0 + 64);
+                    ElementwisePasses.accumulateShiftedRows(x, xi, rows, stride, shifts, gs, gq, 3, c0, c0 + 64);
+                    assertBitwise("accumulateShiftedRows sums, " + where, ws, gs);
+                    assertBitwise("accumulateShiftedRows squares, " + where, wq, gq);
+                    ScalarElementwisePasses.accumulateGradientRows(dy, xi, x, xi, rows, stride, shifts, ws, wq, 3, c0,
+                            c0 + 64);
+                    ElementwisePasses.accumulateGradientRows(dy, xi, x, xi, rows, stride, shifts, gs, gq, 3, c0, c0 + 64);
+                    assertBitwise("accumulateGradientRows sums, " + where, ws, gs);
+                    assertBitwise("accumulateGradientRows dots, " + where, wq, gq);
+                }
             }
         }
     }
