@@ -16,7 +16,8 @@ final class ElementwisePasses {
      * streamed up to 1.6x slower, NOTES section 22); shorter rows keep the one-row normalize loop,
      * which ran as fast as the one loop there, and the 4-row gradient sums (NOTES sections 23-25).
      * Statistics sums over rows (or row segments) at least this wide take 8 rows per load of their
-     * lanes (NOTES section 27).
+     * lanes (NOTES section 27). Row segments of exactly 64 channels, for statistics and gradient
+     * sums alike, keep all their lanes in registers (NOTES section 28).
      */
     private static final int LONG_ROW = 256;
 

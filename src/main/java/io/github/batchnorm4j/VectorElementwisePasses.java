@@ -369,8 +369,9 @@ final class VectorElementwisePasses {
      * of the lanes, the rest as there. Each lane still adds its rows in row order, so the sums are
      * those of one row at a time. It loads and stores a lane once per 8 vectors of x, where the
      * one-loop form it replaced (as {@link #normalizeWholeRows}) did so per vector; NC (4096,1024)
-     * training ran 7-23% faster (NOTES section 27). Shorter rows keep the 4-row loop:
-     * at 64 channels this one measured 6-10% slower. The vector expressions are written out, as
+     * training ran 7-28% faster (NOTES section 27). Rows of 64 channels have a loop of their own
+     * ({@link #accumulateShiftedRowsOf64}); other shorter rows keep the 4-row loop (8 rows
+     * measured 6-10% slower than 4 at 64 channels). The vector expressions are written out, as
      * in {@link #normalizeRows}.
      */
     static void accumulateShiftedEightRows(float[] x, int xi, int rows, int stride, float[] k, float[] s, float[] q,
