@@ -399,8 +399,8 @@ final class CpuBackend implements BatchNormBackend {
      */
     private void statisticsRows(int task) {
         int chunk = task / channelBlocks;
-        int c0 = (task % channelBlocks) * channelBlock;
-        int c1 = Math.min(channels, c0 + channelBlock);
+        int c0 = channelBlockStart(task);
+        int c1 = channelBlockEnd(task);
         int r0 = chunk * rowsPerChunk;
         int r1 = Math.min(rows, r0 + rowsPerChunk);
         int slot = chunk * channels;
@@ -547,8 +547,8 @@ final class CpuBackend implements BatchNormBackend {
 
     private void normalizeRows(int task) {
         int chunk = task / channelBlocks;
-        int c0 = (task % channelBlocks) * channelBlock;
-        int c1 = Math.min(channels, c0 + channelBlock);
+        int c0 = channelBlockStart(task);
+        int c1 = channelBlockEnd(task);
         int r0 = chunk * rowsPerChunk;
         int r1 = Math.min(rows, r0 + rowsPerChunk);
         ElementwisePasses.normalizeRows(x, xo + r0 * channels, y, yo + r0 * channels, r1 - r0, channels, c0, c1, center,
@@ -607,8 +607,8 @@ final class CpuBackend implements BatchNormBackend {
     /** Channels-last gradient sums, in float lanes per channel folded into fp64 as in {@link #statisticsRows}. */
     private void gradientSumsRows(int task) {
         int chunk = task / channelBlocks;
-        int c0 = (task % channelBlocks) * channelBlock;
-        int c1 = Math.min(channels, c0 + channelBlock);
+        int c0 = channelBlockStart(task);
+        int c1 = channelBlockEnd(task);
         int r0 = chunk * rowsPerChunk;
         int r1 = Math.min(rows, r0 + rowsPerChunk);
         int slot = chunk * channels;
@@ -687,8 +687,8 @@ final class CpuBackend implements BatchNormBackend {
 
     private void gradientApplyRows(int task) {
         int chunk = task / channelBlocks;
-        int c0 = (task % channelBlocks) * channelBlock;
-        int c1 = Math.min(channels, c0 + channelBlock);
+        int c0 = channelBlockStart(task);
+        int c1 = channelBlockEnd(task);
         int r0 = chunk * rowsPerChunk;
         int r1 = Math.min(rows, r0 + rowsPerChunk);
         int o = r0 * channels;

@@ -62,11 +62,6 @@ public record BenchRecord(BenchOp op, BenchCase benchCase, String backend, doubl
         return peer != null && Double.isFinite(peerSeconds);
     }
 
-    public BenchRecord withPeer(String name, double time) {
-        return new BenchRecord(op, benchCase, backend, seconds, copyGbps, name, time, rounds, secondsMin, secondsMax,
-                time, time);
-    }
-
     /** The record as a JSON object; fields as issue 5 lists them, plus copy_ratio and elements. */
     public String toJson() {
         StringBuilder s = new StringBuilder("{");
