@@ -11,13 +11,19 @@ package io.github.batchnorm4j;
  */
 final class ElementwisePasses {
     /**
-     * Whole rows back to back at least this long are normalized, and their gradient sums taken,
-     * one row at a time in one loop over all their values (a loop per row of 512 or 1024 channels
-     * streamed up to 1.6x slower, NOTES section 22); shorter rows keep the one-row normalize loop,
-     * which ran as fast as the one loop there, and the 4-row gradient sums (NOTES sections 23-25).
-     * Statistics sums over rows (or row segments) at least this wide take 8 rows per load of their
-     * lanes (NOTES section 27). Row segments of exactly 64 channels, for statistics and gradient
-     * sums alike, keep all their lanes in registers (NOTES section 28).
+     * The row width that splits the channels-last loops (NOTES sections 22-31).
+     * <ul>
+     * <li>Normalize: whole rows back to back at least this long go one row at a time in one loop
+     * over all their values (a loop per row of 512 or 1024 channels streamed up to 1.6x slower,
+     * section 22); shorter rows keep the one-row loop, as fast there (section 25).
+     * <li>Sums (statistics and gradients alike): segments of exactly 64 channels keep all their
+     * lanes in registers (section 28). Wider statistics segments of rows at most this long do so
+     * one column of 64 channels at a time (section 31; for gradient sums that made the dx pass
+     * after them slower, so they keep the loops below).
+     * <li>Statistics segments at least this wide in longer rows take 8 rows per load of their
+     * lanes (section 27); whole rows of at least this many channels take their gradient sums in
+     * one loop over all their values (section 23); anything else the 4-row loops.
+     * </ul>
      */
     private static final int LONG_ROW = 256;
 
@@ -93,6 +99,8 @@ final class ElementwisePasses {
             int at, int c0, int c1) {
         if (RunSums.VECTOR && c1 - c0 == 64) {
             VectorElementwisePasses.accumulateShiftedRowsOf64(x, xi + c0, rows, stride, k, s, q, at + c0);
+        } else if (RunSums.VECTOR && c1 - c0 > 64 && stride <= LONG_ROW) {
+            VectorElementwisePasses.accumulateShiftedColumnsOf64(x, xi, rows, stride, k, s, q, at, c0, c1);
         } else if (RunSums.VECTOR && c1 - c0 >= LONG_ROW) {
             VectorElementwisePasses.accumulateShiftedEightRows(x, xi, rows, stride, k, s, q, at, c0, c1);
         } else if (RunSums.VECTOR) {

@@ -271,6 +271,25 @@ final class VectorElementwisePasses {
     }
 
     /**
+     * {@link #accumulateShiftedRows} for segments wider than 64 channels of rows of at most 256:
+     * one column of 64 channels after another through {@link #accumulateShiftedRowsOf64}, the
+     * last narrower column through the 4-row loop. Each lane still adds its rows in row order.
+     * Rows of 1 KiB or less put 4 or more rows in a 4 KiB page, where walking a column down the
+     * rows streamed fine; NHWC 80-256 channels trained 10-27% faster. Rows of 4 KiB (NC
+     * (4096,1024)) walked that way were 16% slower (NOTES section 31).
+     */
+    static void accumulateShiftedColumnsOf64(float[] x, int xi, int rows, int stride, float[] k, float[] s,
+            float[] q, int at, int c0, int c1) {
+        int c = c0;
+        for (; c <= c1 - 64; c += 64) {
+            accumulateShiftedRowsOf64(x, xi + c, rows, stride, k, s, q, at + c);
+        }
+        if (c < c1) {
+            accumulateShiftedRows(x, xi, rows, stride, k, s, q, at, c, c1);
+        }
+    }
+
+    /**
      * {@link #accumulateGradientRows} for row segments of exactly 64 channels, the lanes in
      * registers as in {@link #accumulateShiftedRowsOf64}.
      */
@@ -365,14 +384,15 @@ final class VectorElementwisePasses {
     }
 
     /**
-     * {@link #accumulateShiftedRows} for rows of at least 256 channels: 8 rows per load and store
-     * of the lanes, the rest as there. Each lane still adds its rows in row order, so the sums are
-     * those of one row at a time. It loads and stores a lane once per 8 vectors of x, where the
-     * one-loop form it replaced (as {@link #normalizeWholeRows}) did so per vector; NC (4096,1024)
-     * training ran 7-28% faster (NOTES section 27). Rows of 64 channels have a loop of their own
-     * ({@link #accumulateShiftedRowsOf64}); other shorter rows keep the 4-row loop (8 rows
-     * measured 6-10% slower than 4 at 64 channels). The vector expressions are written out, as
-     * in {@link #normalizeRows}.
+     * {@link #accumulateShiftedRows} for segments of at least 256 channels in rows longer than
+     * 256: 8 rows per load and store of the lanes, the rest as there. Each lane still adds its
+     * rows in row order, so the sums are those of one row at a time. It loads and stores a lane
+     * once per 8 vectors of x, where the one-loop form it replaced (as {@link #normalizeWholeRows})
+     * did so per vector; NC (4096,1024) training ran 7-28% faster (NOTES section 27). Segments of
+     * 64 channels, and rows of at most 256, go through the lanes-in-registers loops
+     * ({@link #accumulateShiftedRowsOf64}, {@link #accumulateShiftedColumnsOf64}); other narrower
+     * segments keep the 4-row loop (8 rows measured 6-10% slower than 4 at 64 channels). The
+     * vector expressions are written out, as in {@link #normalizeRows}.
      */
     static void accumulateShiftedEightRows(float[] x, int xi, int rows, int stride, float[] k, float[] s, float[] q,
             int at, int c0, int c1) {

@@ -143,31 +143,39 @@ class RunSumsTest {
         }
     }
 
-    /** Segments of exactly 64 channels, which the vector side sums with its lanes in registers. */
+    /**
+     * Segments the vector side sums with its lanes in registers: exactly 64 channels in rows of
+     * any stride, and wider segments, a column of 64 channels at a time with a narrower last
+     * column, in rows of at most 256 channels (one width, 251 from channel 5, has strides on both
+     * sides of 256).
+     */
     @Test
-    void sixtyFourChannelRowSumsAreBitwiseEqual() {
+    void registerLaneRowSumsAreBitwiseEqual() {
         Random random = new Random(64);
-        for (int rows = 1; rows <= 19; rows++) {
-            for (int c0 : new int[] {0, 5}) {
-                for (int stride : new int[] {64 + c0, 71 + c0}) {
-                    String where = rows + " rows of stride " + stride + ", channels " + c0 + ".." + (c0 + 64);
-                    int xi = random.nextInt(7);
-                    float[] x = values(random, xi + rows * stride, 1e3, 5);
-                    float[] dy = values(random, xi + rows * stride, 0, 1);
-                    float[] shifts = values(random, stride + 3, 1e3, 1);
-                    float[] ws = values(random, stride + 3, 0, 1);
-                    float[] wq = values(random, stride + 3, 2, 1);
-                    float[] gs = ws.clone();
-                    float[] gq = wq.clone();
-                    ScalarElementwisePasses.accumulateShiftedRows(x, xi, rows, stride, shifts, ws, wq, 3, c0, c0 + 64);
-                    ElementwisePasses.accumulateShiftedRows(x, xi, rows, stride, shifts, gs, gq, 3, c0, c0 + 64);
-                    assertBitwise("accumulateShiftedRows sums, " + where, ws, gs);
-                    assertBitwise("accumulateShiftedRows squares, " + where, wq, gq);
-                    ScalarElementwisePasses.accumulateGradientRows(dy, xi, x, xi, rows, stride, shifts, ws, wq, 3, c0,
-                            c0 + 64);
-                    ElementwisePasses.accumulateGradientRows(dy, xi, x, xi, rows, stride, shifts, gs, gq, 3, c0, c0 + 64);
-                    assertBitwise("accumulateGradientRows sums, " + where, ws, gs);
-                    assertBitwise("accumulateGradientRows dots, " + where, wq, gq);
+        for (int width : new int[] {64, 65, 96, 128, 200, 251, 256}) {
+            for (int rows = 1; rows <= 19; rows++) {
+                for (int c0 : new int[] {0, 5}) {
+                    for (int stride : new int[] {width + c0, width + c0 + 7}) {
+                        int c1 = c0 + width;
+                        String where = rows + " rows of stride " + stride + ", channels " + c0 + ".." + c1;
+                        int xi = random.nextInt(7);
+                        float[] x = values(random, xi + rows * stride, 1e3, 5);
+                        float[] dy = values(random, xi + rows * stride, 0, 1);
+                        float[] shifts = values(random, stride + 3, 1e3, 1);
+                        float[] ws = values(random, stride + 3, 0, 1);
+                        float[] wq = values(random, stride + 3, 2, 1);
+                        float[] gs = ws.clone();
+                        float[] gq = wq.clone();
+                        ScalarElementwisePasses.accumulateShiftedRows(x, xi, rows, stride, shifts, ws, wq, 3, c0, c1);
+                        ElementwisePasses.accumulateShiftedRows(x, xi, rows, stride, shifts, gs, gq, 3, c0, c1);
+                        assertBitwise("accumulateShiftedRows sums, " + where, ws, gs);
+                        assertBitwise("accumulateShiftedRows squares, " + where, wq, gq);
+                        ScalarElementwisePasses.accumulateGradientRows(dy, xi, x, xi, rows, stride, shifts, ws, wq, 3,
+                                c0, c1);
+                        ElementwisePasses.accumulateGradientRows(dy, xi, x, xi, rows, stride, shifts, gs, gq, 3, c0, c1);
+                        assertBitwise("accumulateGradientRows sums, " + where, ws, gs);
+                        assertBitwise("accumulateGradientRows dots, " + where, wq, gq);
+                    }
                 }
             }
         }
