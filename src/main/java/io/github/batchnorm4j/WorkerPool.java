@@ -22,6 +22,12 @@ import java.util.concurrent.locks.ReentrantLock;
  * a newer job. Jobs are published seqlock style: the generation is odd while job and task count
  * are being written.
  *
+ * <p>Tickets are dealt in turn across the threads' regions (see {@link #taskOfTicket}): while
+ * the threads claim in turn, each runs one contiguous run of tasks in order, a single stream
+ * through memory that the hardware prefetcher follows from task to task. Handed out in order,
+ * two threads leapfrogged through neighbouring 256 KiB chunks and restarted their streams at
+ * every chunk (NOTES section 32: NHWC (64,28,28,256) training 4011 -> 3374 us).
+ *
  * <p>After a job a worker polls for {@link #SPIN_NANOS} before it parks: a training step submits
  * its jobs microseconds apart, and waking a parked thread takes tens of microseconds, which on
  * small tensors was most of the step (NC (256,4096): WorkerPool.run was the top frame in a JFR
@@ -123,6 +129,18 @@ final class WorkerPool {
         }
     }
 
+    /**
+     * The task that ticket {@code ticket} of {@code tasks} runs, a bijection on [0, tasks). The
+     * tasks are cut into {@code regions} contiguous regions whose sizes differ by at most one, and
+     * tickets go round the regions: ticket t runs the (t / regions)-th task of region t % regions.
+     */
+    static int taskOfTicket(int ticket, int tasks, int regions) {
+        int size = tasks / regions;
+        int larger = tasks % regions; // the first regions hold one task more
+        int region = ticket % regions;
+        return region * size + Math.min(region, larger) + ticket / regions;
+    }
+
     private static long tag(long generation) {
         return generation & 0xffff_ffffL;
     }
@@ -143,7 +161,7 @@ final class WorkerPool {
             }
             if (failure.get() == null) {
                 try {
-                    body.run(task);
+                    body.run(taskOfTicket(task, tasks, threads));
                 } catch (RuntimeException | Error e) {
                     failure.compareAndSet(null, e instanceof RuntimeException r ? r
                             : new IllegalStateException("worker failed", e));

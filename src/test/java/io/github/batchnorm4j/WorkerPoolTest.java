@@ -3,6 +3,7 @@ package io.github.batchnorm4j;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayDeque;
 import java.util.Deque;
@@ -45,6 +46,35 @@ class WorkerPoolTest {
         for (AtomicIntegerArray runs : recent) {
             for (int t = 0; t < runs.length(); t++) {
                 assertEquals(1, runs.get(t), "a task of a finished job ran again");
+            }
+        }
+    }
+
+    /**
+     * Tickets map onto tasks one to one, and the tickets of one thread's turn (t, t + regions,
+     * ...) run one contiguous region of tasks in order, the regions' sizes differing by at most 1.
+     */
+    @Test
+    void ticketsDealContiguousRegionsOfTasks() {
+        for (int regions = 1; regions <= 9; regions++) {
+            for (int tasks = 0; tasks <= 100; tasks++) {
+                String where = tasks + " tasks in " + regions + " regions";
+                int smallest = Integer.MAX_VALUE;
+                int largest = 0;
+                int next = 0; // regions lie in order, each starting where the last ended
+                for (int region = 0; region < regions; region++) {
+                    int size = 0;
+                    for (int ticket = region; ticket < tasks; ticket += regions) {
+                        int task = WorkerPool.taskOfTicket(ticket, tasks, regions);
+                        assertEquals(next, task, where + ", ticket " + ticket);
+                        next++;
+                        size++;
+                    }
+                    smallest = Math.min(smallest, size);
+                    largest = Math.max(largest, size);
+                }
+                assertEquals(tasks, next, where); // so every task ran once: 0, 1, ..., tasks - 1
+                assertTrue(largest - smallest <= 1, where + ": region sizes " + smallest + ".." + largest);
             }
         }
     }
