@@ -84,6 +84,8 @@ final class CpuBackend implements BatchNormBackend {
     private float[] scale = new float[0];
     private float[] shift = new float[0];
     private float[] centeredScale = new float[0];
+    /** center, scale, centeredScale and shift of each channel, packed for the dx vector loop. */
+    private float[] gradientCoefficients = new float[0];
 
     /**
      * Which layer state and parameters version center..shift were last filled from for inference;
@@ -171,6 +173,7 @@ final class CpuBackend implements BatchNormBackend {
                     scale[c] = state.gamma[c] * state.savedInvStd[c];
                     shift[c] = 0f;
                     centeredScale[c] = 0f;
+                    packGradient(c);
                 }
                 runTasks(elementwiseTasks, gradientApplyJob);
             } else if (fused) {
@@ -193,6 +196,7 @@ final class CpuBackend implements BatchNormBackend {
         inferenceCoefficientsOf = null;
         partialA = partialB = batchMean = batchVar = new double[0];
         rowShift = rowSum = rowSquares = invStd = center = scale = shift = centeredScale = new float[0];
+        gradientCoefficients = new float[0];
     }
 
     // ---- call set-up ----
@@ -343,6 +347,12 @@ final class CpuBackend implements BatchNormBackend {
             shift[c] = 0f;
             centeredScale[c] = 0f;
         }
+        packGradient(c);
+    }
+
+    private void packGradient(int c) {
+        ElementwisePasses.packGradientCoefficients(gradientCoefficients, c, center[c], scale[c], centeredScale[c],
+                shift[c]);
     }
 
     // ---- statistics ----
@@ -698,7 +708,7 @@ final class CpuBackend implements BatchNormBackend {
         int r1 = Math.min(rows, r0 + rowsPerChunk);
         int o = r0 * channels;
         ElementwisePasses.gradientApplyRows(dy, dyo + o, x, xo + o, y, yo + o, r1 - r0, channels, c0, c1, center,
-                scale, centeredScale, shift, shareRowLoads);
+                scale, centeredScale, shift, gradientCoefficients, shareRowLoads);
     }
 
     // ---- geometry helpers ----
@@ -757,6 +767,7 @@ final class CpuBackend implements BatchNormBackend {
             scale = new float[c];
             shift = new float[c];
             centeredScale = new float[c];
+            gradientCoefficients = new float[ElementwisePasses.packedGradientLength(c)];
         }
     }
 }

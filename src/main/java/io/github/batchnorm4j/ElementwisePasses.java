@@ -76,16 +76,39 @@ final class ElementwisePasses {
         }
     }
 
+    /** Floats per group of {@link RunSums#LANES} channels in a packed dx coefficient array. */
+    private static final int PACKED_GROUP = 4 * RunSums.LANES;
+
+    /** Length of a packed dx coefficient array for {@code channels} channels. */
+    static int packedGradientLength(int channels) {
+        return (channels + RunSums.LANES - 1) / RunSums.LANES * PACKED_GROUP;
+    }
+
+    /**
+     * Writes channel c's dx coefficients into {@code packed}: for each group of 8 channels, their
+     * 8 centers, then 8 k, 8 kc and 8 k0, so one vector loop reads one coefficient array instead
+     * of four (NOTES section 33).
+     */
+    static void packGradientCoefficients(float[] packed, int c, float center, float k, float kc, float k0) {
+        int at = c / RunSums.LANES * PACKED_GROUP + c % RunSums.LANES;
+        packed[at] = center;
+        packed[at + RunSums.LANES] = k;
+        packed[at + 2 * RunSums.LANES] = kc;
+        packed[at + 3 * RunSums.LANES] = k0;
+    }
+
     /**
      * Channels-last rows of {@link #gradientApply}, with per-channel coefficients, 4 rows per
-     * coefficient load when {@code shareLoads}. Whole rows take no one-loop form here: it measured
-     * no faster than one row at a time for dx (NOTES section 24).
+     * coefficient load when {@code shareLoads}. {@code packed} holds the same coefficients as
+     * {@link #packGradientCoefficients} lays them out, for the vector loop that takes one row at a
+     * time. Whole rows take no one-loop form here: it measured no faster than one row at a time for
+     * dx (NOTES section 24).
      */
     static void gradientApplyRows(float[] dy, int dyi, float[] x, int xi, float[] dx, int dxi, int rows, int stride,
-            int c0, int c1, float[] center, float[] k, float[] kc, float[] k0, boolean shareLoads) {
+            int c0, int c1, float[] center, float[] k, float[] kc, float[] k0, float[] packed, boolean shareLoads) {
         if (RunSums.VECTOR) {
             VectorElementwisePasses.gradientApplyRows(dy, dyi, x, xi, dx, dxi, rows, stride, c0, c1, center, k, kc, k0,
-                    shareLoads);
+                    packed, shareLoads);
         } else {
             ScalarElementwisePasses.gradientApplyRows(dy, dyi, x, xi, dx, dxi, rows, stride, c0, c1, center, k, kc, k0);
         }

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.stream.Stream;
@@ -113,6 +114,35 @@ class CpuBatchNormTest {
             assertClose("inference dx " + shape, want[0], dx, 1e-6, 1e-5);
             assertClose("inference dgamma " + shape, want[1], layer.gammaGradient(), 2e-6 * scale, 1e-5);
             assertClose("inference dbeta " + shape, want[2], layer.betaGradient(), 2e-6 * scale, 1e-5);
+        }
+    }
+
+    /**
+     * A layer without gamma and beta, after an inference forward, sums nothing in backward: dx is
+     * dy times the running 1/sqrt(var + eps). A training step first leaves other coefficients
+     * behind, so a dx pass that read stale ones fails here.
+     */
+    @ParameterizedTest
+    @MethodSource("allShapes")
+    void inferenceBackwardWithoutAffineScalesDy(Shape shape) {
+        Random random = new Random(SEED * 37 + shape.hashCode());
+        try (BatchNorm layer = BatchNorm.builder(shape.channels()).affine(false).build()) {
+            float[] x = TestData.activations(random, shape, 5);
+            float[] y = new float[x.length];
+            float[] dy = TestData.gaussian(random, x.length);
+            float[] dx = new float[x.length];
+            layer.forwardTraining(shape, x, y);
+            layer.backward(shape, x, dy, dx);
+
+            layer.setRunningMean(TestData.gaussian(random, shape.channels()));
+            layer.setRunningVar(TestData.uniform(random, shape.channels(), 0.5, 3));
+            layer.forwardInference(shape, x, y);
+            layer.backward(shape, x, dy, dx);
+            float[] ones = new float[shape.channels()];
+            Arrays.fill(ones, 1f);
+            double[][] want = Float64Reference.backwardInference(shape, x, dy, ones, layer.runningMean(),
+                    layer.runningVar(), 1e-5);
+            assertClose("inference dx without affine " + shape, want[0], dx, 1e-6, 1e-5);
         }
     }
 

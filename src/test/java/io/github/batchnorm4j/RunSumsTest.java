@@ -122,8 +122,12 @@ class RunSumsTest {
                 assertBitwise("normalizeRows, " + rowsWhere, wantRows, gotRows);
                 ScalarElementwisePasses.gradientApplyRows(dyr, yi, xr, xi, wantRows, 0, rows, stride, r0, c1, hi, scale,
                         shift, k0);
+                float[] packed = new float[ElementwisePasses.packedGradientLength(c1)];
+                for (int c = 0; c < c1; c++) {
+                    ElementwisePasses.packGradientCoefficients(packed, c, hi[c], scale[c], shift[c], k0[c]);
+                }
                 ElementwisePasses.gradientApplyRows(dyr, yi, xr, xi, gotRows, 0, rows, stride, r0, c1, hi, scale, shift,
-                        k0, shareLoads);
+                        k0, packed, shareLoads);
                 assertBitwise("gradientApplyRows, " + rowsWhere, wantRows, gotRows);
                 float[] ws = values(random, c1 + 3, 0, 1);
                 float[] wq = values(random, c1 + 3, 2, 1);
