@@ -106,9 +106,12 @@ final class ElementwisePasses {
      */
     static void gradientApplyRows(float[] dy, int dyi, float[] x, int xi, float[] dx, int dxi, int rows, int stride,
             int c0, int c1, float[] center, float[] k, float[] kc, float[] k0, float[] packed, boolean shareLoads) {
-        if (RunSums.VECTOR) {
+        if (RunSums.VECTOR && shareLoads) {
             VectorElementwisePasses.gradientApplyRows(dy, dyi, x, xi, dx, dxi, rows, stride, c0, c1, center, k, kc, k0,
-                    packed, shareLoads);
+                    packed);
+        } else if (RunSums.VECTOR) {
+            VectorElementwisePasses.gradientApplyRowByRow(dy, dyi, x, xi, dx, dxi, rows, stride, c0, c1, center, k, kc,
+                    k0, packed);
         } else {
             ScalarElementwisePasses.gradientApplyRows(dy, dyi, x, xi, dx, dxi, rows, stride, c0, c1, center, k, kc, k0);
         }

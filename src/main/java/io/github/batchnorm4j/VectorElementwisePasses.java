@@ -85,15 +85,13 @@ final class VectorElementwisePasses {
 
     /**
      * {@link #gradientApply} on rows of channels-last data, coefficients loaded once per {@value #R}
-     * rows when {@code shareLoads}; vector expressions written out, as in {@link #normalizeRows}.
-     * One row at a time, the vectors read their coefficients from {@code packed} (one array, not
-     * four): NC (4096,1024)'s dx pass ran 13-26% faster (NOTES section 33). Channels before the
-     * first whole group of 8 and after the last go through the plain code.
+     * rows, the last rows through {@link #gradientApplyRowByRow}; vector expressions written out,
+     * as in {@link #normalizeRows}.
      */
     static void gradientApplyRows(float[] dy, int dyi, float[] x, int xi, float[] dx, int dxi, int rows, int stride,
-            int c0, int c1, float[] center, float[] k, float[] kc, float[] k0, float[] packed, boolean shareLoads) {
+            int c0, int c1, float[] center, float[] k, float[] kc, float[] k0, float[] packed) {
         int r = 0;
-        for (; shareLoads && r <= rows - R; r += R) {
+        for (; r <= rows - R; r += R) {
             int o = r * stride;
             int c = c0;
             for (; c <= c1 - W; c += W) {
@@ -116,8 +114,23 @@ final class VectorElementwisePasses {
             ScalarElementwisePasses.gradientApplyRows(dy, dyi + o, x, xi + o, dx, dxi + o, R, stride, c, c1, center, k,
                     kc, k0);
         }
+        if (r < rows) {
+            int o = r * stride;
+            gradientApplyRowByRow(dy, dyi + o, x, xi + o, dx, dxi + o, rows - r, stride, c0, c1, center, k, kc, k0,
+                    packed);
+        }
+    }
+
+    /**
+     * {@link #gradientApply} on rows of channels-last data one row at a time, the vectors reading
+     * their coefficients from {@code packed} (one array, not four): NC (4096,1024)'s dx pass ran
+     * 13-26% faster (NOTES section 33). Channels before the first whole group of 8 and after the
+     * last go through the plain code. A method of its own, as the loops of NOTES section 24.
+     */
+    static void gradientApplyRowByRow(float[] dy, int dyi, float[] x, int xi, float[] dx, int dxi, int rows,
+            int stride, int c0, int c1, float[] center, float[] k, float[] kc, float[] k0, float[] packed) {
         int head = Math.min(c1, (c0 + W - 1) / W * W); // the first channel of a whole group
-        for (; r < rows; r++) {
+        for (int r = 0; r < rows; r++) {
             int o = r * stride;
             ScalarElementwisePasses.gradientApplyRows(dy, dyi + o, x, xi + o, dx, dxi + o, 1, stride, c0, head, center,
                     k, kc, k0);
