@@ -137,7 +137,8 @@ final class VectorElementwisePasses {
             int c = head;
             for (; c <= c1 - W; c += W) {
                 int j = o + c;
-                int p = c * 4; // c / W groups of 4 * W floats
+                // group c / W of 4 * W floats, as ElementwisePasses.packGradientCoefficients lays them out
+                int p = c * 4;
                 FloatVector centered = FloatVector.fromArray(SPECIES, x, xi + j)
                         .sub(FloatVector.fromArray(SPECIES, packed, p));
                 FloatVector.fromArray(SPECIES, dy, dyi + j).mul(FloatVector.fromArray(SPECIES, packed, p + W))
