@@ -429,13 +429,14 @@ final class CpuBackend implements BatchNormBackend {
             k[slot + c] = x[xo + c];
             partialA[slot + c] = 0;
             partialB[slot + c] = 0;
+            fs[slot + c] = 0;
+            fq[slot + c] = 0;
         }
         for (int r = r0; r < r1; ) {
             int stop = Math.min(r1, r + ROWS_PER_FOLD);
-            clearRowLanes(slot, c0, c1);
             ElementwisePasses.accumulateShiftedRows(x, xo + r * channels, stop - r, channels, k, fs, fq, slot, c0, c1);
             r = stop;
-            foldRowLanes(slot, c0, c1);
+            ElementwisePasses.foldLanes(fs, fq, partialA, partialB, slot + c0, slot + c1); // and zeroes the lanes
         }
     }
 
@@ -635,34 +636,19 @@ final class CpuBackend implements BatchNormBackend {
             k[slot + c] = x[first + c];
             partialA[slot + c] = 0;
             partialB[slot + c] = 0;
+            fs[slot + c] = 0;
+            fq[slot + c] = 0;
         }
         for (int r = r0; r < r1; ) {
             int stop = Math.min(r1, r + GRADIENT_ROWS_PER_FOLD);
-            clearRowLanes(slot, c0, c1);
             ElementwisePasses.accumulateGradientRows(dy, dyo + r * channels, x, xo + r * channels, stop - r, channels,
                     k, fs, fq, slot, c0, c1);
             r = stop;
-            foldRowLanes(slot, c0, c1);
+            ElementwisePasses.foldLanes(fs, fq, partialA, partialB, slot + c0, slot + c1); // and zeroes the lanes
         }
         for (int c = c0; c < c1; c++) {
             // sum(dy * (x - mean)) = sum(dy * (x - k)) + (k - mean) * sum(dy)
             partialB[slot + c] += (k[slot + c] - state.savedMean[c]) * partialA[slot + c];
-        }
-    }
-
-    /** Zeroes the channels-last float lanes of channels [c0, c1) of the chunk at {@code slot}. */
-    private void clearRowLanes(int slot, int c0, int c1) {
-        for (int c = slot + c0; c < slot + c1; c++) {
-            rowSum[c] = 0;
-            rowSquares[c] = 0;
-        }
-    }
-
-    /** Adds those float lanes into the chunk's fp64 partials. */
-    private void foldRowLanes(int slot, int c0, int c1) {
-        for (int c = slot + c0; c < slot + c1; c++) {
-            partialA[c] += rowSum[c];
-            partialB[c] += rowSquares[c];
         }
     }
 

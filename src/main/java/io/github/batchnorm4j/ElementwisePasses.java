@@ -137,6 +137,19 @@ final class ElementwisePasses {
     }
 
     /**
+     * Folds two sets of float lanes into their fp64 partials and zeroes them, for i in [from, to):
+     * a[i] += s[i]; b[i] += q[i]; s[i] = q[i] = 0. Float to double is exact, so both twins give
+     * the same bits.
+     */
+    static void foldLanes(float[] s, float[] q, double[] a, double[] b, int from, int to) {
+        if (RunSums.VECTOR) {
+            VectorElementwisePasses.foldLanes(s, q, a, b, from, to);
+        } else {
+            ScalarElementwisePasses.foldLanes(s, q, a, b, from, to);
+        }
+    }
+
+    /**
      * Channels-last gradient sums into per-channel float lanes, row after row: g[at + c] += dy;
      * h[at + c] = fma(dy, x - k[at + c], h[at + c]), c in [c0, c1).
      */

@@ -57,4 +57,13 @@ final class ScalarElementwisePasses {
             }
         }
     }
+
+    static void foldLanes(float[] s, float[] q, double[] a, double[] b, int from, int to) {
+        for (int i = from; i < to; i++) {
+            a[i] += s[i];
+            b[i] += q[i];
+            s[i] = 0;
+            q[i] = 0;
+        }
+    }
 }

@@ -185,10 +185,43 @@ class RunSumsTest {
         }
     }
 
+    @Test
+    void foldedLanesAddExactlyIntoTheirPartialsAndAreZeroed() {
+        Random random = new Random(34);
+        for (int from : new int[] {0, 3, 8}) {
+            for (int len : new int[] {0, 1, 7, 8, 9, 15, 16, 17, 33, 1024, 1031}) {
+                int to = from + len;
+                float[] s = values(random, to + 9, 0, 1e3);
+                float[] q = values(random, to + 9, 5e3, 1e3);
+                double[] a = doubles(random, to + 9);
+                double[] b = doubles(random, to + 9);
+                float[] s0 = s.clone(), q0 = q.clone();
+                double[] a0 = a.clone(), b0 = b.clone();
+                ElementwisePasses.foldLanes(s, q, a, b, from, to);
+                for (int i = 0; i < s.length; i++) {
+                    boolean in = i >= from && i < to;
+                    String where = "lane " + i + " of a fold over [" + from + ", " + to + ")";
+                    assertEquals(in ? a0[i] + (double) s0[i] : a0[i], a[i], 0.0, where);
+                    assertEquals(in ? b0[i] + (double) q0[i] : b0[i], b[i], 0.0, where);
+                    assertEquals(in ? 0f : s0[i], s[i], 0f, where);
+                    assertEquals(in ? 0f : q0[i], q[i], 0f, where);
+                }
+            }
+        }
+    }
+
     private static void assertBitwise(String what, float[] want, float[] got) {
         for (int i = 0; i < want.length; i++) {
             assertEquals(Float.floatToRawIntBits(want[i]), Float.floatToRawIntBits(got[i]), what + " at " + i);
         }
+    }
+
+    private static double[] doubles(Random random, int n) {
+        double[] v = new double[n];
+        for (int i = 0; i < n; i++) {
+            v[i] = 1e4 * random.nextGaussian();
+        }
+        return v;
     }
 
     private static float[] values(Random random, int n, double mean, double std) {
