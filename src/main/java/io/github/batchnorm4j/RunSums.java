@@ -7,10 +7,12 @@ package io.github.batchnorm4j;
  * and its scalar twin {@link ScalarRunSums}.
  *
  * <p>The order. Each run is summed on its own: its value {@code 8 t + l} goes to float lane
- * {@code l} (8 lanes); after every {@link #BLOCK} values ({@link #GRADIENT_BLOCK} for gradients) the
- * lanes are added, lane 0 first, into
- * the run's fp64 total and reset; values after the last whole group of 8 are added to that total
- * one by one. Squares and products enter their lanes by fused multiply-add. Run totals are then
+ * {@code l} (8 lanes); after every {@link #BLOCK} values ({@link #GRADIENT_BLOCK} for gradients)
+ * each float lane is added into its own fp64 lane total {@code T[l]} and reset. After the last
+ * whole group of 8 the run's total is
+ * {@code (T[0] + T[4]) + (T[1] + T[5]) + (T[2] + T[6]) + (T[3] + T[7])}, added left to right (the
+ * vector code adds lanes 4-7 onto lanes 0-3, then takes the four apart); values after the last
+ * whole group of 8 are added to that total one by one. Squares and products enter their lanes by fused multiply-add. Run totals are then
  * added to the caller's sums in run order. Float lanes hold at most 64 terms, which keeps their
  * rounding near 1e-7 relative; fp64 carries the rest.
  *

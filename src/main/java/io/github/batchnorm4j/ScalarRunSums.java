@@ -1,9 +1,9 @@
 package io.github.batchnorm4j;
 
 /**
- * {@link RunSums} without the Vector API: the same 8 float lanes per run as
- * {@link VectorRunSums}, kept in local variables and added in the same order (left to right in
- * fp64, from lane 0), so the two agree to the bit. Eight independent chains also let an
+ * {@link RunSums} without the Vector API: the same 8 float lanes and 8 fp64 lane totals per run as
+ * {@link VectorRunSums}, kept in local variables and added in the same order, so the two agree to
+ * the bit. Eight independent chains also let an
  * out-of-order core overlap adds that one fp64 chain would serialize.
  */
 final class ScalarRunSums {
@@ -16,8 +16,8 @@ final class ScalarRunSums {
             int start = from + r * stride;
             int to = start + len;
             int i = start;
-            double a = 0;
-            double b = 0;
+            double a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0;
+            double b0 = 0, b1 = 0, b2 = 0, b3 = 0, b4 = 0, b5 = 0, b6 = 0, b7 = 0;
             while (to - i >= RunSums.LANES) {
                 int end = i + Math.min(RunSums.BLOCK, (to - i) / RunSums.LANES * RunSums.LANES);
                 float s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
@@ -48,9 +48,25 @@ final class ScalarRunSums {
                     s7 += d7;
                     q7 = Math.fma(d7, d7, q7);
                 }
-                a += (double) s0 + s1 + s2 + s3 + s4 + s5 + s6 + s7;
-                b += (double) q0 + q1 + q2 + q3 + q4 + q5 + q6 + q7;
+                a0 += s0;
+                a1 += s1;
+                a2 += s2;
+                a3 += s3;
+                a4 += s4;
+                a5 += s5;
+                a6 += s6;
+                a7 += s7;
+                b0 += q0;
+                b1 += q1;
+                b2 += q2;
+                b3 += q3;
+                b4 += q4;
+                b5 += q5;
+                b6 += q6;
+                b7 += q7;
             }
+            double a = (a0 + a4) + (a1 + a5) + (a2 + a6) + (a3 + a7);
+            double b = (b0 + b4) + (b1 + b5) + (b2 + b6) + (b3 + b7);
             for (; i < to; i++) {
                 float d = x[i] - k;
                 a += d;
@@ -67,8 +83,8 @@ final class ScalarRunSums {
             int i = xFrom + r * stride;
             int j = dyFrom + r * stride;
             int to = i + len;
-            double g = 0;
-            double h = 0;
+            double g0t = 0, g1t = 0, g2t = 0, g3t = 0, g4t = 0, g5t = 0, g6t = 0, g7t = 0;
+            double h0t = 0, h1t = 0, h2t = 0, h3t = 0, h4t = 0, h5t = 0, h6t = 0, h7t = 0;
             while (to - i >= RunSums.LANES) {
                 int end = i + Math.min(RunSums.GRADIENT_BLOCK, (to - i) / RunSums.LANES * RunSums.LANES);
                 float g0 = 0, g1 = 0, g2 = 0, g3 = 0, g4 = 0, g5 = 0, g6 = 0, g7 = 0;
@@ -99,9 +115,25 @@ final class ScalarRunSums {
                     g7 += g7v;
                     h7 = Math.fma(g7v, x[i + 7] - k, h7);
                 }
-                g += (double) g0 + g1 + g2 + g3 + g4 + g5 + g6 + g7;
-                h += (double) h0 + h1 + h2 + h3 + h4 + h5 + h6 + h7;
+                g0t += g0;
+                g1t += g1;
+                g2t += g2;
+                g3t += g3;
+                g4t += g4;
+                g5t += g5;
+                g6t += g6;
+                g7t += g7;
+                h0t += h0;
+                h1t += h1;
+                h2t += h2;
+                h3t += h3;
+                h4t += h4;
+                h5t += h5;
+                h6t += h6;
+                h7t += h7;
             }
+            double g = (g0t + g4t) + (g1t + g5t) + (g2t + g6t) + (g3t + g7t);
+            double h = (h0t + h4t) + (h1t + h5t) + (h2t + h6t) + (h3t + h7t);
             for (; i < to; i++, j++) {
                 float d = dy[j];
                 float c = x[i] - k;

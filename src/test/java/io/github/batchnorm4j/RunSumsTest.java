@@ -83,6 +83,42 @@ class RunSumsTest {
     }
 
     @Test
+    void sumsAreBitwiseEqualOnValuesOfWidelySpreadMagnitude() {
+        // Lane totals of floats of like magnitude add exactly in fp64 in any order. Here each of
+        // the 8 positions mod 8 (so each lane of a run) has its own scale, 2^-30 to 2^30, so that
+        // adding the lane totals rounds and only the documented order passes.
+        Random random = new Random(33);
+        for (int trial = 0; trial < 10 * LENGTHS.length; trial++) {
+            int length = LENGTHS[trial % LENGTHS.length];
+            int runs = 1 + random.nextInt(6);
+            int stride = length + random.nextInt(20);
+            float[] x = new float[runs * stride + 5];
+            float[] dy = new float[x.length];
+            double[] xScale = new double[8], dyScale = new double[8];
+            for (int l = 0; l < 8; l++) {
+                xScale[l] = Math.scalb(1.0, random.nextInt(61) - 30);
+                dyScale[l] = Math.scalb(1.0, random.nextInt(61) - 30);
+            }
+            for (int i = 0; i < x.length; i++) {
+                x[i] = (float) (random.nextGaussian() * xScale[i % 8]);
+                dy[i] = (float) (random.nextGaussian() * dyScale[i % 8]);
+            }
+            int from = random.nextInt(5);
+            float k = 0; // a data value would dominate every lane and hide their scales
+            double[] vs = {0}, vq = {0}, ss = {0}, sq = {0};
+            VectorRunSums.shiftedSums(x, from, length, runs, stride, k, vs, vq, 0);
+            ScalarRunSums.shiftedSums(x, from, length, runs, stride, k, ss, sq, 0);
+            assertEquals(Double.doubleToRawLongBits(ss[0]), Double.doubleToRawLongBits(vs[0]), "sum, length " + length);
+            assertEquals(Double.doubleToRawLongBits(sq[0]), Double.doubleToRawLongBits(vq[0]), "squares, length " + length);
+            double[] vg = {0}, vh = {0}, sg = {0}, sh = {0};
+            VectorRunSums.gradientSums(dy, from, x, from, length, runs, stride, k, vg, vh, 0);
+            ScalarRunSums.gradientSums(dy, from, x, from, length, runs, stride, k, sg, sh, 0);
+            assertEquals(Double.doubleToRawLongBits(sg[0]), Double.doubleToRawLongBits(vg[0]), "sum(dy), length " + length);
+            assertEquals(Double.doubleToRawLongBits(sh[0]), Double.doubleToRawLongBits(vh[0]), "dot, length " + length);
+        }
+    }
+
+    @Test
     void elementwisePassesAreBitwiseEqual() {
         Random random = new Random(33);
         for (int length : LENGTHS) {
