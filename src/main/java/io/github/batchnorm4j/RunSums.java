@@ -12,8 +12,8 @@ package io.github.batchnorm4j;
  * whole group of 8 the run's total is
  * {@code (T[0] + T[4]) + (T[1] + T[5]) + (T[2] + T[6]) + (T[3] + T[7])}, added left to right (the
  * vector code adds lanes 4-7 onto lanes 0-3, then takes the four apart); values after the last
- * whole group of 8 are added to that total one by one. Squares and products enter their lanes by fused multiply-add. Run totals are then
- * added to the caller's sums in run order. Float lanes hold at most 64 terms, which keeps their
+ * whole group of 8 are added to that total one by one. Squares and products enter their lanes by
+ * fused multiply-add. Run totals are then added to the caller's sums in run order. Float lanes hold at most 64 terms, which keeps their
  * rounding near 1e-7 relative; fp64 carries the rest.
  *
  * <p>Why: the Java 17 JIT does not vectorize float reductions, and its fp64 loop runs at about

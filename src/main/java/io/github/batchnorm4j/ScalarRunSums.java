@@ -3,8 +3,8 @@ package io.github.batchnorm4j;
 /**
  * {@link RunSums} without the Vector API: the same 8 float lanes and 8 fp64 lane totals per run as
  * {@link VectorRunSums}, kept in local variables and added in the same order, so the two agree to
- * the bit. Eight independent chains also let an
- * out-of-order core overlap adds that one fp64 chain would serialize.
+ * the bit. Eight independent chains also let an out-of-order core overlap adds that one fp64
+ * chain would serialize.
  */
 final class ScalarRunSums {
     private ScalarRunSums() {
