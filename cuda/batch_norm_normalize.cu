@@ -1,6 +1,7 @@
 // Normalization, the last step of a forward (training or inference):
-// y = ((x - mean_hi) - mean_lo) * scale + shift, with per-channel params from bn_finalize or
-// bn_running_params (4 floats per channel). x and y may be the same memory.
+// y = ((x - mean_hi) - mean_lo) * scale + shift, with per-channel params (4 floats per channel)
+// from the statistics kernels' finishing step (finalize_statistics.cuh) or bn_running_params.
+// x and y may be the same memory.
 //
 //   bn_normalize_nchw           channels-first: grid-stride over (run = n * C + c, position)
 //                               pairs; float4 loads when H*W % 4 == 0 (the host passes

@@ -1,4 +1,5 @@
-// Batch statistics, step 1 of a training forward: partial Welford states of each channel.
+// Batch statistics, step 1 of a training forward: partial Welford states of each channel, then,
+// in the grid's last block to finish, the finishing step (finalize_statistics.cuh) over them.
 //
 //   bn_stats_nchw            channels-first (NCHW with H*W > 1): grid (blocks per channel, C),
 //                            1-D blocks of a multiple of 32 threads; block b of channel c covers
@@ -9,14 +10,22 @@
 //                            is a channel, so a warp reads 32 neighbouring channels of one row
 //
 // Both write partial (count, mean, M2) of channel c, block b at [c * blocks_per_channel + b];
-// bn_finalize (batch_norm_finalize.cu) merges them in that order. Values are shifted by the
-// channel's first value (x at n = 0, hw = 0), which keeps fp32 accurate for large means.
+// finalize_statistics merges them in that order. Values are shifted by the channel's first value
+// (x at n = 0, hw = 0), which keeps fp32 accurate for large means. The parameters after the
+// partials are finalize_statistics' (blocks_done: 0 before each launch, see last_block_to_finish).
+#include "finalize_statistics.cuh"
 #include "welford.cuh"
 
 extern "C" __global__ void bn_stats_nchw(const float* __restrict__ x, long long channels, long long spatial,
                                          long long per_channel, long long per_block,
-                                         float* __restrict__ partial_count, float* __restrict__ partial_mean,
-                                         float* __restrict__ partial_m2) {
+                                         float* partial_count, float* partial_mean, float* partial_m2,
+                                         double eps, const float* __restrict__ gamma,
+                                         const float* __restrict__ beta, int update, double new_weight,
+                                         double variance_scale, float* __restrict__ running_mean,
+                                         float* __restrict__ running_var, double* __restrict__ saved_mean,
+                                         float* __restrict__ saved_invstd, float* __restrict__ params,
+                                         double* __restrict__ scratch, int* __restrict__ status,
+                                         unsigned int* __restrict__ blocks_done) {
     long long c = blockIdx.y;
     long long b = blockIdx.x;
     long long start = b * per_block;
@@ -41,12 +50,23 @@ extern "C" __global__ void bn_stats_nchw(const float* __restrict__ x, long long 
         partial_mean[slot] = w.mean;
         partial_m2[slot] = w.m2;
     }
+    if (last_block_to_finish(blocks_done)) {
+        finalize_statistics(partial_count, partial_mean, partial_m2, gridDim.x, channels, x, spatial,
+                            FinalizeArguments{eps, new_weight, variance_scale, update}, gamma, beta, running_mean,
+                            running_var, saved_mean, saved_invstd, params, scratch, status, threadIdx.x, blockDim.x);
+    }
 }
 
 extern "C" __global__ void bn_stats_channels_last(const float* __restrict__ x, long long rows, long long channels,
-                                                  long long rows_per_block, float* __restrict__ partial_count,
-                                                  float* __restrict__ partial_mean,
-                                                  float* __restrict__ partial_m2) {
+                                                  long long rows_per_block, float* partial_count,
+                                                  float* partial_mean, float* partial_m2,
+                                                  double eps, const float* __restrict__ gamma,
+                                                  const float* __restrict__ beta, int update, double new_weight,
+                                                  double variance_scale, float* __restrict__ running_mean,
+                                                  float* __restrict__ running_var, double* __restrict__ saved_mean,
+                                                  float* __restrict__ saved_invstd, float* __restrict__ params,
+                                                  double* __restrict__ scratch, int* __restrict__ status,
+                                                  unsigned int* __restrict__ blocks_done) {
     __shared__ Welford column[32][33]; // [y][x], padded against bank conflicts
     long long c = (long long)blockIdx.y * 32 + threadIdx.x;
     long long b = blockIdx.x;
@@ -69,5 +89,11 @@ extern "C" __global__ void bn_stats_channels_last(const float* __restrict__ x, l
         partial_count[slot] = w.count;
         partial_mean[slot] = w.mean;
         partial_m2[slot] = w.m2;
+    }
+    if (last_block_to_finish(blocks_done)) {
+        finalize_statistics(partial_count, partial_mean, partial_m2, gridDim.x, channels, x, 1,
+                            FinalizeArguments{eps, new_weight, variance_scale, update}, gamma, beta, running_mean,
+                            running_var, saved_mean, saved_invstd, params, scratch, status,
+                            threadIdx.y * blockDim.x + threadIdx.x, blockDim.x * blockDim.y);
     }
 }

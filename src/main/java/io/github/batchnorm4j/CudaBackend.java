@@ -8,6 +8,7 @@ import static jcuda.driver.JCudaDriver.cuMemcpyDtoH;
 import static jcuda.driver.JCudaDriver.cuMemcpyHtoD;
 import static jcuda.driver.JCudaDriver.cuStreamSynchronize;
 
+import java.util.Arrays;
 import jcuda.CudaException;
 import jcuda.Pointer;
 import jcuda.Sizeof;
@@ -17,8 +18,9 @@ import jcuda.driver.CUstream;
 
 /**
  * Batch norm on an NVIDIA GPU through JCuda, with the kernels of {@code cuda/} (see
- * {@link CudaModules}). A training step is: partial Welford statistics per block, one-block
- * finalize (Chan merge in fp64, EWA update, all-or-nothing on non-finite statistics), normalize.
+ * {@link CudaModules}). A training forward is two launches: partial Welford statistics per block,
+ * finished by the grid's last block (Chan merge in fp64, EWA update, all-or-nothing on non-finite
+ * statistics); then normalize.
  *
  * <p>Two kinds of entry point share one implementation: host arrays (copied to the layer's own
  * device buffers and back) and caller-owned device pointers on a caller's stream (no copies of
@@ -30,7 +32,7 @@ import jcuda.driver.CUstream;
  * <p>Steady state allocates nothing: device buffers only grow, kernel parameter lists are built
  * once ({@link KernelCall}), and host pointers are cached ({@link HostArrayPointer}). Launch
  * geometry depends on the shape and the device's SM count only, so results are deterministic on a
- * given GPU (no atomics in any reduction).
+ * given GPU: no reduction uses atomics (one atomic counter only picks which block finishes).
  */
 final class CudaBackend implements BatchNormBackend {
     private static final int THREADS = LaunchGeometry.THREADS;
@@ -54,8 +56,10 @@ final class CudaBackend implements BatchNormBackend {
     private final DeviceBuffer partialC = new DeviceBuffer();
     private final DeviceBuffer scratch = new DeviceBuffer();
     private final DeviceBuffer status = new DeviceBuffer();
+    /** The statistics kernels' count of finished blocks: zero between launches (see finalize_statistics.cuh). */
+    private final DeviceBuffer blocksDone = new DeviceBuffer();
     private final DeviceBuffer[] buffers = {x, y, dx, gamma, beta, runningMean, runningVar, savedMean, savedInvStd,
-        params, coefficients, gammaGrad, betaGrad, partialA, partialB, partialC, scratch, status};
+        params, coefficients, gammaGrad, betaGrad, partialA, partialB, partialC, scratch, status, blocksDone};
 
     // The tensors of the current call: the layer's own buffers or the caller's device memory.
     private final DeviceArgument xIn = new DeviceArgument(x.pointer());
@@ -65,7 +69,6 @@ final class CudaBackend implements BatchNormBackend {
 
     private final KernelCall statsNchw;
     private final KernelCall statsChannelsLast;
-    private final KernelCall finalizeStatistics;
     private final KernelCall runningParams;
     private final KernelCall normalizeNchw;
     private final KernelCall normalizeChannelsLast;
@@ -74,6 +77,7 @@ final class CudaBackend implements BatchNormBackend {
     private final KernelCall gradFinalize;
     private final KernelCall gradApplyNchw;
     private final KernelCall gradApplyChannelsLast;
+    private final KernelCall[] kernels;
 
     // Host side of the copies (cached pointers, so steady state allocates nothing).
     private final HostArrayPointer hostX = new HostArrayPointer();
@@ -113,14 +117,14 @@ final class CudaBackend implements BatchNormBackend {
     CudaBackend(CudaContext cuda) {
         this.cuda = cuda;
         Pointer xArg = xIn.argument(), yArg = yOut.argument();
-        statsNchw = call("bn_stats_nchw", xArg, LONG, LONG, LONG, LONG, partialA.argument(),
-                partialB.argument(), partialC.argument());
-        statsChannelsLast = call("bn_stats_channels_last", xArg, LONG, LONG, LONG,
-                partialA.argument(), partialB.argument(), partialC.argument());
-        finalizeStatistics = call("bn_finalize", partialA.argument(), partialB.argument(),
-                partialC.argument(), LONG, LONG, xArg, LONG, DOUBLE, gamma.argument(), beta.argument(), INT, DOUBLE,
-                DOUBLE, runningMean.argument(), runningVar.argument(), savedMean.argument(), savedInvStd.argument(),
-                params.argument(), scratch.argument(), status.argument());
+        // The statistics kernels' parameters after their partials are those of their finishing step.
+        Object[] finish = {DOUBLE, gamma.argument(), beta.argument(), INT, DOUBLE, DOUBLE, runningMean.argument(),
+            runningVar.argument(), savedMean.argument(), savedInvStd.argument(), params.argument(),
+            scratch.argument(), status.argument(), blocksDone.argument()};
+        statsNchw = call("bn_stats_nchw", concat(new Object[] {xArg, LONG, LONG, LONG, LONG, partialA.argument(),
+            partialB.argument(), partialC.argument()}, finish));
+        statsChannelsLast = call("bn_stats_channels_last", concat(new Object[] {xArg, LONG, LONG, LONG,
+            partialA.argument(), partialB.argument(), partialC.argument()}, finish));
         runningParams = call("bn_running_params", runningMean.argument(), runningVar.argument(), LONG,
                 DOUBLE, gamma.argument(), beta.argument(), savedMean.argument(), savedInvStd.argument(),
                 params.argument());
@@ -139,15 +143,32 @@ final class CudaBackend implements BatchNormBackend {
                 params.argument(), coefficients.argument(), INT);
         gradApplyChannelsLast = call("bn_grad_apply_channels_last", xArg, dyArg, dxArg, LONG, LONG,
                 params.argument(), coefficients.argument());
+        kernels = new KernelCall[] {statsNchw, statsChannelsLast, runningParams, normalizeNchw, normalizeChannelsLast,
+            gradSumsNchw, gradSumsChannelsLast, gradFinalize, gradApplyNchw, gradApplyChannelsLast};
     }
 
     private KernelCall call(String kernel, Object... slots) {
         return new KernelCall(kernel, cuda.kernel(kernel), slots);
     }
 
+    private static Object[] concat(Object[] first, Object[] second) {
+        Object[] all = Arrays.copyOf(first, first.length + second.length);
+        System.arraycopy(second, 0, all, first.length, second.length);
+        return all;
+    }
+
     @Override
     public String name() {
         return "cuda";
+    }
+
+    /** Kernel launches this backend has made: a training forward takes two, inference two, backward three. */
+    long kernelLaunches() {
+        long total = 0;
+        for (KernelCall kernel : kernels) {
+            total += kernel.launches();
+        }
+        return total;
     }
 
     // ---- host arrays ----
@@ -361,25 +382,25 @@ final class CudaBackend implements BatchNormBackend {
         partialA.atLeast(partials * Sizeof.FLOAT);
         partialB.atLeast(partials * Sizeof.FLOAT);
         partialC.atLeast(partials * Sizeof.FLOAT);
-        if (shape.isChannelsLast()) {
-            statsChannelsLast.arg(shape.valuesPerChannel()).arg((long) channels).arg(perBlock)
-                    .launch((int) blocksPerChannel, gridY, 32, 8, stream);
-        } else {
-            statsNchw.arg((long) channels).arg(shape.spatialSize()).arg(shape.valuesPerChannel()).arg(perBlock)
-                    .launch((int) blocksPerChannel, gridY, THREADS, 1, stream);
-        }
-        long m = shape.valuesPerChannel();
-        long t = state.numBatchesTracked + 1;
-        double weight = update ? state.config.newBatchWeight(t) : 0;
-        double varianceScale = state.config.runningVariance() == VarianceEstimator.UNBIASED ? (double) m / (m - 1) : 1;
         savedMean.atLeast((long) channels * Sizeof.DOUBLE);
         savedInvStd.atLeast((long) channels * Sizeof.FLOAT);
         params.atLeast(4L * channels * Sizeof.FLOAT);
         scratch.atLeast(4L * channels * Sizeof.DOUBLE);
         status.atLeast(Sizeof.INT);
-        finalizeStatistics.arg(blocksPerChannel).arg((long) channels)
-                .arg(shape.isChannelsLast() ? 1L : shape.spatialSize()).arg(state.config.eps()).arg(update ? 1 : 0)
-                .arg(weight).arg(varianceScale).launch(1, 1, THREADS, 1, stream);
+        blocksDone.zeroedAtLeast(Sizeof.INT);
+        long m = shape.valuesPerChannel();
+        long t = state.numBatchesTracked + 1;
+        double weight = update ? state.config.newBatchWeight(t) : 0;
+        double varianceScale = state.config.runningVariance() == VarianceEstimator.UNBIASED ? (double) m / (m - 1) : 1;
+        KernelCall statistics = shape.isChannelsLast()
+                ? statsChannelsLast.arg(m).arg((long) channels).arg(perBlock)
+                : statsNchw.arg((long) channels).arg(shape.spatialSize()).arg(m).arg(perBlock);
+        statistics.arg(state.config.eps()).arg(update ? 1 : 0).arg(weight).arg(varianceScale);
+        if (shape.isChannelsLast()) {
+            statistics.launch((int) blocksPerChannel, gridY, 32, 8, stream);
+        } else {
+            statistics.launch((int) blocksPerChannel, gridY, THREADS, 1, stream);
+        }
         launchNormalize(shape, stream);
         synchronize(stream);
         CudaCalls.check(cuMemcpyDtoH(statusHostPointer, status.pointer(), Sizeof.INT), "cuMemcpyDtoH", "status");

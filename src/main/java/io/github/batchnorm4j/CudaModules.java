@@ -12,7 +12,7 @@ import java.util.List;
  */
 enum CudaModules {
     STATISTICS("batch_norm_statistics", List.of("bn_stats_nchw", "bn_stats_channels_last")),
-    FINALIZE("batch_norm_finalize", List.of("bn_finalize", "bn_running_params")),
+    RUNNING_PARAMS("batch_norm_running_params", List.of("bn_running_params")),
     NORMALIZE("batch_norm_normalize", List.of("bn_normalize_nchw", "bn_normalize_channels_last")),
     BACKWARD("batch_norm_backward", List.of("bn_grad_sums_nchw", "bn_grad_sums_channels_last", "bn_grad_finalize",
             "bn_grad_apply_nchw", "bn_grad_apply_channels_last"));

@@ -2,6 +2,7 @@ package io.github.batchnorm4j;
 
 import static jcuda.driver.JCudaDriver.cuMemAlloc;
 import static jcuda.driver.JCudaDriver.cuMemFree;
+import static jcuda.driver.JCudaDriver.cuMemsetD8;
 
 import jcuda.Pointer;
 import jcuda.driver.CUdeviceptr;
@@ -28,6 +29,22 @@ final class DeviceBuffer implements AutoCloseable {
             }
             CudaCalls.check(result, "cuMemAlloc", size + " bytes");
             bytes = size;
+        }
+        return pointer;
+    }
+
+    /**
+     * As {@link #atLeast}, but a new allocation starts all zero; while the buffer does not grow,
+     * its contents are the kernels' to keep (a counter that each launch leaves at zero).
+     */
+    CUdeviceptr zeroedAtLeast(long needed) {
+        if (needed > bytes) {
+            atLeast(needed);
+            int result = cuMemsetD8(pointer, (byte) 0, bytes);
+            if (result != 0) {
+                close(); // never leave an allocation whose contents are not zero
+                CudaCalls.check(result, "cuMemsetD8", bytes + " bytes");
+            }
         }
         return pointer;
     }

@@ -24,6 +24,7 @@ final class KernelCall {
     private final Pointer parameters;
     private final Object[] scalars; // long[1], int[1] or double[1] per scalar parameter, in order
     private int next;
+    private long launches;
 
     /**
      * @param slots the kernel's parameters in order: a {@link Pointer} for each device pointer, a
@@ -91,6 +92,12 @@ final class KernelCall {
             result = cuLaunchKernel(function, gridX, gridY, 1, blockX, blockY, 1, 0, stream, parameters, null);
         }
         CudaCalls.check(result, "cuLaunchKernel", name);
+        launches++;
+    }
+
+    /** Launches so far that the driver accepted. */
+    long launches() {
+        return launches;
     }
 
     private <T> T slot(Class<T> type) {
