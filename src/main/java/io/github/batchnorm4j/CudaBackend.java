@@ -162,7 +162,10 @@ final class CudaBackend implements BatchNormBackend {
         return "cuda";
     }
 
-    /** Kernel launches this backend has made: a training forward takes two, inference two, backward three. */
+    /**
+     * Kernel launches this backend has made. A training forward takes two, inference two, backward
+     * three (two when it sums nothing: inference-mode statistics on a layer without gamma and beta).
+     */
     long kernelLaunches() {
         long total = 0;
         for (KernelCall kernel : kernels) {
