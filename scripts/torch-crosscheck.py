@@ -185,6 +185,9 @@ def check_case(case, bn4j, backend, device, work, rng):
         }
         if not ours_error <= tolerance:
             failures.append("%s: error %.3g against float64, tolerance %.0e" % (name, ours_error, tolerance))
+    for name in ("weight", "bias"):  # fit trains the statistics only: gamma and beta pass through
+        if not np.array_equal(ours_state[name], state[name]):
+            failures.append("%s changed by fit" % name)
     if int(ours_state["num_batches_tracked"]) != exact_tracked:
         failures.append("num_batches_tracked %d, expected %d" % (int(ours_state["num_batches_tracked"]), exact_tracked))
     return {
