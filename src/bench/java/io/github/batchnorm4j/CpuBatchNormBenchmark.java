@@ -1,7 +1,7 @@
 package io.github.batchnorm4j;
 
 import io.github.batchnorm4j.bench.BenchCase;
-
+import io.github.batchnorm4j.internal.cpu.ScaleCopy;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;

@@ -1,5 +1,12 @@
 package io.github.batchnorm4j;
 
+import io.github.batchnorm4j.internal.Backends;
+import io.github.batchnorm4j.internal.BatchNormBackend;
+import io.github.batchnorm4j.internal.LayerState;
+import io.github.batchnorm4j.internal.cpu.RunSums;
+import io.github.batchnorm4j.internal.cpu.WorkerPool;
+import io.github.batchnorm4j.internal.cuda.CudaBackend;
+import io.github.batchnorm4j.internal.io.StateFile;
 import java.io.IOException;
 import java.nio.FloatBuffer;
 import java.nio.file.Path;

@@ -15,7 +15,7 @@ public final class CudaFailureException extends RuntimeException {
     private final String errorName;
     private final String call;
 
-    CudaFailureException(String call, int errorCode, String errorName) {
+    public CudaFailureException(String call, int errorCode, String errorName) {
         super(call + " failed: " + errorName + " (" + errorCode + ")");
         this.call = call;
         this.errorCode = errorCode;

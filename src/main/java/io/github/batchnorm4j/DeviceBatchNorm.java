@@ -1,5 +1,7 @@
 package io.github.batchnorm4j;
 
+import io.github.batchnorm4j.internal.cuda.CudaBackend;
+import io.github.batchnorm4j.internal.cuda.DeviceAddress;
 import jcuda.driver.CUdeviceptr;
 import jcuda.driver.CUstream;
 

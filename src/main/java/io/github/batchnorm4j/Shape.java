@@ -81,7 +81,7 @@ public final class Shape {
      * Whether each channel's values are one stride-C column of rows of C values (NC, NHWC, and NCHW
      * with H*W = 1, which is the same memory). Otherwise each channel is N runs of H*W values.
      */
-    boolean isChannelsLast() {
+    public boolean isChannelsLast() {
         return layout != Layout.NCHW || spatialSize() == 1;
     }
 

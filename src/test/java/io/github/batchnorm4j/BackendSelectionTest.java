@@ -5,6 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeFalse;
 
+import io.github.batchnorm4j.internal.BackendChoice;
+import io.github.batchnorm4j.internal.cpu.CpuBackend;
+import io.github.batchnorm4j.internal.cuda.CudaAvailability;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -72,5 +75,14 @@ class BackendSelectionTest {
         IllegalArgumentException error = assertThrows(IllegalArgumentException.class,
                 () -> BatchNorm.builder(3).cumulativeAverage().biasCorrection(true).build());
         assertTrue(error.getMessage().contains("cumulative average"), error.getMessage());
+    }
+
+    @Test
+    void devicePointersNeedTheCudaBackend() {
+        try (BatchNorm layer = BatchNorm.builder(3).build(new CpuBackend())) {
+            IllegalStateException e = assertThrows(IllegalStateException.class, layer::device);
+            assertTrue(e.getMessage().startsWith("this layer runs on the cpu backend; device pointers need the cuda "
+                    + "backend"), e.getMessage());
+        }
     }
 }

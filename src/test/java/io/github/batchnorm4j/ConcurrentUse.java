@@ -2,6 +2,7 @@ package io.github.batchnorm4j;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 
+import io.github.batchnorm4j.internal.BatchNormBackend;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;

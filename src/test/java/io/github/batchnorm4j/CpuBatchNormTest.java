@@ -8,6 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.batchnorm4j.internal.cpu.CpuBackend;
+import io.github.batchnorm4j.internal.cpu.WorkerPool;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;

@@ -5,6 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.github.batchnorm4j.internal.cpu.CpuBackend;
+import io.github.batchnorm4j.internal.cuda.CudaAvailability;
+import io.github.batchnorm4j.internal.cuda.CudaBackend;
+import io.github.batchnorm4j.internal.cuda.CudaContext;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;

@@ -12,6 +12,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.github.batchnorm4j.internal.cuda.CudaAvailability;
+import io.github.batchnorm4j.internal.cuda.CudaBackend;
+import io.github.batchnorm4j.internal.cuda.CudaContext;
 import java.util.Random;
 import jcuda.Pointer;
 import jcuda.driver.CUdeviceptr;

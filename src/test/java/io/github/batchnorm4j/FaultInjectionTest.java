@@ -4,6 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.github.batchnorm4j.internal.BatchNormBackend;
+import io.github.batchnorm4j.internal.FaultInjection;
+import io.github.batchnorm4j.internal.cpu.CpuBackend;
+import io.github.batchnorm4j.internal.cuda.CudaAvailability;
+import io.github.batchnorm4j.internal.cuda.CudaBackend;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.atomic.AtomicInteger;

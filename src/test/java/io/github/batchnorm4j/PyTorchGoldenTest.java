@@ -4,6 +4,7 @@ import static io.github.batchnorm4j.Tolerance.assertClose;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import io.github.batchnorm4j.internal.io.StateFile;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;

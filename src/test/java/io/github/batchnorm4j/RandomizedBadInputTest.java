@@ -6,6 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.github.batchnorm4j.internal.BatchNormBackend;
+import io.github.batchnorm4j.internal.cpu.CpuBackend;
+import io.github.batchnorm4j.internal.cuda.CudaAvailability;
+import io.github.batchnorm4j.internal.cuda.CudaBackend;
 import java.util.Map;
 import java.util.Random;
 import java.util.TreeMap;

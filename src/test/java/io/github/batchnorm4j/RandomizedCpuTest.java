@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.batchnorm4j.internal.cpu.CpuBackend;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 

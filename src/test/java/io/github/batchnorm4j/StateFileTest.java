@@ -5,6 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.batchnorm4j.internal.LayerState;
+import io.github.batchnorm4j.internal.io.NpyArray;
+import io.github.batchnorm4j.internal.io.StateFile;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -158,7 +161,7 @@ class StateFileTest {
         Map<String, NpyArray> members = StateFile.membersOf(stateOf(layer));
         members.put("zz_broken", new NpyArray("<f4", new long[] {2}, java.nio.ByteBuffer.allocate(8)) {
             @Override
-            byte[] toBytes() {
+            protected byte[] toBytes() {
                 throw new IllegalStateException("disk full (simulated)");
             }
         });

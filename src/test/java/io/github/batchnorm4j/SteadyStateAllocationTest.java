@@ -2,6 +2,7 @@ package io.github.batchnorm4j;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import io.github.batchnorm4j.internal.cpu.CpuBackend;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 

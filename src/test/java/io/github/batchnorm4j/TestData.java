@@ -5,7 +5,7 @@ import java.util.List;
 import java.util.Random;
 
 /** Seeded random inputs and the sweep of awkward shapes the tests share. */
-final class TestData {
+public final class TestData {
     private TestData() {
     }
 
@@ -73,7 +73,7 @@ final class TestData {
      * C in {1, 3, 7, 64, 65} times m in {2, 7, 65, 1009} in every layout; NCHW both as N runs of
      * H*W and with the values spread over N.
      */
-    static List<Shape> awkwardShapes() {
+    public static List<Shape> awkwardShapes() {
         List<Shape> shapes = new ArrayList<>();
         int[] channels = {1, 3, 7, 64, 65};
         for (int c : channels) {
@@ -100,7 +100,7 @@ final class TestData {
      * channels of more than 65536 values, channels-last tensors of more than 65536 values, and more
      * than one block of channels.
      */
-    static List<Shape> multiChunkShapes() {
+    public static List<Shape> multiChunkShapes() {
         return List.of(
                 Shape.nchw(3, 2, 200, 151),     // m = 90600: 2 chunks per channel, fused forward
                 Shape.nchw(3, 2, 211, 211),     // m = 133563: 3 chunks, too large to fuse

@@ -1,8 +1,8 @@
 package io.github.batchnorm4j.bench;
 
 import io.github.batchnorm4j.BatchNorm;
-import io.github.batchnorm4j.ScaleCopy;
 import io.github.batchnorm4j.Shape;
+import io.github.batchnorm4j.internal.cpu.ScaleCopy;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;

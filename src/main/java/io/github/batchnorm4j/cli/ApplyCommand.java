@@ -1,9 +1,9 @@
 package io.github.batchnorm4j.cli;
 
 import io.github.batchnorm4j.BatchNorm;
-import io.github.batchnorm4j.NpyFloatReader;
-import io.github.batchnorm4j.NpyFloatWriter;
 import io.github.batchnorm4j.StateFileException;
+import io.github.batchnorm4j.io.NpyFloatReader;
+import io.github.batchnorm4j.io.NpyFloatWriter;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;

@@ -1,8 +1,8 @@
 package io.github.batchnorm4j.cli;
 
 import java.io.PrintWriter;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine;
 
 /**
  * {@code bn4j}: the command line of batchnorm4j. Exit 0 on success; 2 on bad usage or bad input,

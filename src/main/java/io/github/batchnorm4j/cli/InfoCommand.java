@@ -4,8 +4,8 @@ import io.github.batchnorm4j.BatchNorm;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
 
 /** {@code bn4j info}: the backend that would be chosen, why, and the device. */
 @Command(name = "info", description = "Show the backend that would be chosen and why, and the device.")

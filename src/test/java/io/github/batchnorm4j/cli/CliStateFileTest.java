@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.batchnorm4j.BatchNorm;
-import io.github.batchnorm4j.NpyFloatWriter;
+import io.github.batchnorm4j.io.NpyFloatWriter;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -6,10 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.batchnorm4j.BatchNorm;
-import io.github.batchnorm4j.NpyFloatReader;
-import io.github.batchnorm4j.NpyFloatWriter;
 import io.github.batchnorm4j.Shape;
 import io.github.batchnorm4j.VarianceEstimator;
+import io.github.batchnorm4j.io.NpyFloatReader;
+import io.github.batchnorm4j.io.NpyFloatWriter;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;

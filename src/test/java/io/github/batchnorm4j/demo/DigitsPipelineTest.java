@@ -3,6 +3,7 @@ package io.github.batchnorm4j.demo;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.batchnorm4j.BatchNorm;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 

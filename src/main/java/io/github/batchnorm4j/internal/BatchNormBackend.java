@@ -1,0 +1,39 @@
+package io.github.batchnorm4j.internal;
+
+import io.github.batchnorm4j.BatchNorm;
+import io.github.batchnorm4j.Shape;
+
+/**
+ * Where the arithmetic of one layer runs. One instance per layer (it may hold scratch memory);
+ * the layer validates every argument before it calls in, so implementations may assume shapes,
+ * offsets and lengths are consistent with the state's channel count.
+ *
+ * <p>Host data arrive as float arrays with offsets; {@link BatchNorm} turns direct buffers into
+ * arrays. A device backend adds entry points for device memory beside these.
+ */
+public interface BatchNormBackend extends AutoCloseable {
+    /** A short name for logs and reports, such as {@code cpu}. */
+    String name();
+
+    /**
+     * Training forward: batch statistics, normalize x into y with them, then
+     * {@link LayerState#commitBatch} (which updates the running statistics when they are tracked).
+     */
+    void forwardTraining(LayerState state, Shape shape, float[] x, int xOffset, float[] y, int yOffset);
+
+    /**
+     * Inference forward: normalize with the running statistics, or, when the layer does not track
+     * them, with the batch's own statistics (as PyTorch does) without updating anything.
+     */
+    void forwardInference(LayerState state, Shape shape, float[] x, int xOffset, float[] y, int yOffset);
+
+    /**
+     * Gradients of the latest forward (its saved statistics): dx, and, for an affine layer, the
+     * gamma and beta gradients in {@code state}.
+     */
+    void backward(LayerState state, Shape shape, float[] x, int xOffset, float[] dy, int dyOffset,
+            float[] dx, int dxOffset);
+
+    @Override
+    void close();
+}

@@ -1,0 +1,188 @@
+package io.github.batchnorm4j.internal;
+
+import io.github.batchnorm4j.BatchNormConfig;
+import io.github.batchnorm4j.Shape;
+import io.github.batchnorm4j.VarianceEstimator;
+import java.util.Arrays;
+
+/**
+ * Everything a layer learns or remembers, on the host: gamma and beta, the running statistics and
+ * the count of batches behind them, and the statistics the latest forward used, kept for backward.
+ * Updates go through {@link #commitBatch}, which checks everything before it changes anything.
+ */
+public final class LayerState {
+    public final BatchNormConfig config;
+    public final float[] gamma;
+    public final float[] beta;
+    public final float[] runningMean;
+    public final float[] runningVar;
+    public long numBatchesTracked;
+
+    /**
+     * Counts changes to gamma, beta and the running statistics, so that a backend can keep what it
+     * derives from them (inference coefficients) until they change. Every writer calls
+     * {@link #parametersChanged}.
+     */
+    private long parametersVersion;
+    /** The parameters version savedMean/savedInvStd were last filled from; -1 after a batch forward. */
+    private long savedRunningVersion = -1;
+    /** 1/sqrt(runningVar + eps), valid for parameters version {@code runningInvStdVersion}. */
+    private final float[] runningInvStd;
+    private long runningInvStdVersion = -1;
+
+    /** Mean the latest forward subtracted, in fp64 (a float mean would cost 1e-4 relative on large-mean data). */
+    public final double[] savedMean;
+    /** 1/sqrt(var + eps) the latest forward multiplied by. */
+    public final float[] savedInvStd;
+    /** Shape of the latest forward; null before the first. */
+    public Shape savedShape;
+    /** Whether the latest forward used batch statistics (so backward differentiates through them). */
+    public boolean savedFromBatch;
+
+    public final float[] gammaGradient;
+    public final float[] betaGradient;
+    /** Where a backward writes its gradients; copied in by {@link #commitGradients} once it succeeded. */
+    public final float[] nextGammaGradient;
+    public final float[] nextBetaGradient;
+
+    private final float[] nextRunningMean;
+    private final float[] nextRunningVar;
+
+    public LayerState(BatchNormConfig config) {
+        int c = config.channels();
+        this.config = config;
+        gamma = new float[c];
+        beta = new float[c];
+        runningMean = new float[c];
+        runningVar = new float[c];
+        Arrays.fill(gamma, 1f);
+        Arrays.fill(runningVar, 1f);
+        savedMean = new double[c];
+        savedInvStd = new float[c];
+        gammaGradient = new float[c];
+        betaGradient = new float[c];
+        nextGammaGradient = new float[c];
+        nextBetaGradient = new float[c];
+        nextRunningMean = new float[c];
+        nextRunningVar = new float[c];
+        runningInvStd = new float[c];
+    }
+
+    /** Records that gamma, beta or the running statistics were written. */
+    public void parametersChanged() {
+        parametersVersion++;
+    }
+
+    public long parametersVersion() {
+        return parametersVersion;
+    }
+
+    /**
+     * 1/sqrt(runningVar + eps) per channel, recomputed only after the running statistics changed:
+     * for a single example the square roots cost more than the normalization itself.
+     */
+    public float[] runningInvStd() {
+        if (runningInvStdVersion != parametersVersion) {
+            for (int c = 0; c < config.channels(); c++) {
+                runningInvStd[c] = invStd(runningVar[c], config.eps());
+            }
+            runningInvStdVersion = parametersVersion;
+        }
+        return runningInvStd;
+    }
+
+    /** 1/sqrt(var + eps) rounded to float: the one definition every path uses. */
+    public static float invStd(double variance, double eps) {
+        return (float) (1.0 / Math.sqrt(variance + eps));
+    }
+
+    /**
+     * Records the batch statistics of a training forward and, when tracked, folds them into the
+     * running statistics. Throws, changing nothing, when any statistic is not finite.
+     *
+     * @param mean     per-channel batch mean
+     * @param variance per-channel biased batch variance
+     * @param invStd   per-channel 1/sqrt(variance + eps), as the forward used it
+     * @param update   whether to update the running statistics (training with tracking on)
+     */
+    public void commitBatch(Shape shape, double[] mean, double[] variance, float[] invStd, boolean update) {
+        int channels = config.channels();
+        for (int c = 0; c < channels; c++) {
+            if (!Double.isFinite(mean[c]) || !Double.isFinite(variance[c]) || !Float.isFinite(invStd[c])) {
+                throw new IllegalArgumentException("batch statistics of channel " + c + " are not finite (mean="
+                        + mean[c] + ", variance=" + variance[c] + ") for input " + shape
+                        + ": the input holds NaN or Inf or overflows float; running statistics left unchanged");
+            }
+        }
+        if (update) {
+            long m = shape.valuesPerChannel();
+            double w = config.newBatchWeight(numBatchesTracked + 1);
+            double varianceScale = config.runningVariance() == VarianceEstimator.UNBIASED ? (double) m / (m - 1) : 1.0;
+            for (int c = 0; c < channels; c++) {
+                nextRunningMean[c] = (float) ((1 - w) * runningMean[c] + w * mean[c]);
+                nextRunningVar[c] = (float) ((1 - w) * runningVar[c] + w * (variance[c] * varianceScale));
+                if (!Float.isFinite(nextRunningMean[c]) || !Float.isFinite(nextRunningVar[c])) {
+                    throw new IllegalArgumentException("running statistics of channel " + c
+                            + " would overflow float (mean=" + nextRunningMean[c] + ", var=" + nextRunningVar[c]
+                            + ") for input " + shape + "; running statistics left unchanged");
+                }
+            }
+        }
+        commitComputed(shape, mean, invStd, nextRunningMean, nextRunningVar, update);
+    }
+
+    /**
+     * Records a training forward's checked statistics and, when {@code update}, the next running
+     * statistics: copies them in, all at once. The CUDA backend calls it with what the device
+     * computed and checked.
+     */
+    public void commitComputed(Shape shape, double[] mean, float[] invStd, float[] nextRunningMean, float[] nextRunningVar,
+            boolean update) {
+        int channels = config.channels();
+        System.arraycopy(mean, 0, savedMean, 0, channels);
+        System.arraycopy(invStd, 0, savedInvStd, 0, channels);
+        savedShape = shape;
+        savedFromBatch = true;
+        savedRunningVersion = -1;
+        if (update) {
+            System.arraycopy(nextRunningMean, 0, runningMean, 0, channels);
+            System.arraycopy(nextRunningVar, 0, runningVar, 0, channels);
+            numBatchesTracked++;
+            parametersChanged();
+        }
+    }
+
+    /**
+     * A backward finished: its gradients replace the previous ones, all at once. Throws, changing
+     * nothing, when any is not finite: NaN or Infinity in dy or x (or sums past float's range)
+     * would otherwise reach the optimizer's update of gamma and beta.
+     */
+    public void commitGradients() {
+        for (int c = 0; c < config.channels(); c++) {
+            if (!Float.isFinite(nextGammaGradient[c]) || !Float.isFinite(nextBetaGradient[c])) {
+                throw new IllegalArgumentException("gradients of channel " + c + " are not finite (gamma gradient="
+                        + nextGammaGradient[c] + ", beta gradient=" + nextBetaGradient[c]
+                        + "): dy or x holds NaN or Infinity; gradients left unchanged");
+            }
+        }
+        System.arraycopy(nextGammaGradient, 0, gammaGradient, 0, config.channels());
+        System.arraycopy(nextBetaGradient, 0, betaGradient, 0, config.channels());
+    }
+
+    /**
+     * Records that an inference forward normalized {@code shape} with the running statistics; the
+     * copies into the saved statistics are skipped while they already hold this version's.
+     */
+    public void commitRunning(Shape shape) {
+        if (savedRunningVersion != parametersVersion) {
+            float[] inverse = runningInvStd();
+            for (int c = 0; c < config.channels(); c++) {
+                savedMean[c] = runningMean[c];
+            }
+            System.arraycopy(inverse, 0, savedInvStd, 0, config.channels());
+            savedRunningVersion = parametersVersion;
+        }
+        savedShape = shape;
+        savedFromBatch = false;
+    }
+}

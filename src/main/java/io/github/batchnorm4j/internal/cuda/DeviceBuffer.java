@@ -1,0 +1,69 @@
+package io.github.batchnorm4j.internal.cuda;
+
+import static jcuda.driver.JCudaDriver.cuMemAlloc;
+import static jcuda.driver.JCudaDriver.cuMemFree;
+import static jcuda.driver.JCudaDriver.cuMemsetD8;
+
+import io.github.batchnorm4j.internal.FaultInjection;
+import jcuda.Pointer;
+import jcuda.driver.CUdeviceptr;
+
+/**
+ * One device allocation that grows to the largest size asked of it and is then reused, so
+ * steady-state calls allocate nothing on the device. The {@link CUdeviceptr} object stays the same
+ * when the allocation grows, so kernel parameters built once from {@link #argument()} stay valid.
+ * Close is idempotent.
+ */
+final class DeviceBuffer implements AutoCloseable {
+    private final CUdeviceptr pointer = new CUdeviceptr();
+    private final Pointer argument = Pointer.to(pointer);
+    private long bytes;
+
+    /** The buffer, at least {@code needed} bytes long (contents are not kept when it grows). */
+    CUdeviceptr atLeast(long needed) {
+        if (needed > bytes) {
+            close();
+            long size = Math.max(needed, 16);
+            int result = FaultInjection.cudaResult(FaultInjection.Point.CUDA_ALLOCATION);
+            if (result == 0) {
+                result = cuMemAlloc(pointer, size);
+            }
+            CudaCalls.check(result, "cuMemAlloc", size + " bytes");
+            bytes = size;
+        }
+        return pointer;
+    }
+
+    /**
+     * As {@link #atLeast}, but a new allocation starts all zero; while the buffer does not grow,
+     * its contents are the kernels' to keep (a counter that each launch leaves at zero).
+     */
+    CUdeviceptr zeroedAtLeast(long needed) {
+        if (needed > bytes) {
+            atLeast(needed);
+            int result = cuMemsetD8(pointer, (byte) 0, bytes);
+            if (result != 0) {
+                close(); // never leave an allocation whose contents are not zero
+                CudaCalls.check(result, "cuMemsetD8", bytes + " bytes");
+            }
+        }
+        return pointer;
+    }
+
+    CUdeviceptr pointer() {
+        return pointer;
+    }
+
+    /** This buffer as a kernel parameter (a pointer to its device address). */
+    Pointer argument() {
+        return argument;
+    }
+
+    @Override
+    public void close() {
+        if (bytes > 0) {
+            bytes = 0;
+            CudaCalls.check(cuMemFree(pointer), "cuMemFree");
+        }
+    }
+}
