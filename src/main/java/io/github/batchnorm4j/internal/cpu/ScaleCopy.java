@@ -30,6 +30,6 @@ public final class ScaleCopy {
         int end = Math.min(from.length, start + CpuTuning.CHUNK);
         // The library's own fastest element-wise loop (Vector API when present): a plain C2 loop
         // ran slower than inference itself, which made the ceiling a floor.
-        ElementwisePasses.normalize(from, start, to, start, end - start, 0f, 1.0001f, 0f);
+        NormalizeLoops.normalize(from, start, to, start, end - start, 0f, 1.0001f, 0f);
     }
 }

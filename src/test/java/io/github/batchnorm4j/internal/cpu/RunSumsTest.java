@@ -135,12 +135,12 @@ class RunSumsTest {
             String where = "length " + length;
             float[] want = new float[c1 + 7];
             float[] got = new float[c1 + 7];
-            ScalarElementwisePasses.normalize(x, xi, want, yi, length, hi[0], scale[0], shift[0]);
-            VectorElementwisePasses.normalize(x, xi, got, yi, length, hi[0], scale[0], shift[0]);
+            ScalarNormalizeLoops.normalize(x, xi, want, yi, length, hi[0], scale[0], shift[0]);
+            VectorNormalizeLoops.normalize(x, xi, got, yi, length, hi[0], scale[0], shift[0]);
             assertBitwise("normalize, " + where, want, got);
             // channels-last rows: every count around the vector code's 4- and 8-row blocks, strides
-            // past c1, and whole rows back to back (c0 = 0, stride = c1), which ElementwisePasses
-            // sends to the one-loop methods when c1 % 8 == 0 and c1 >= 256 (rows of 256 channels or
+            // past c1, and whole rows back to back (c0 = 0, stride = c1), which NormalizeLoops and
+            // BackwardLoops send to the one-loop methods when c1 % 8 == 0 and c1 >= 256 (rows of 256 channels or
             // more sum 8 rows at a time); the vector side goes through it
             for (boolean whole : new boolean[] {false, true}) {
                 int r0 = whole ? 0 : c0;
@@ -153,16 +153,16 @@ class RunSumsTest {
                 float[] gotRows = new float[7 + rows * stride];
                 boolean shareLoads = random.nextBoolean(); // 4 rows per coefficient load, or one at a time
                 rowsWhere += shareLoads ? ", rows sharing loads" : ", one row at a time";
-                ScalarElementwisePasses.normalizeRows(xr, xi, wantRows, yi, rows, stride, r0, c1, hi, scale, shift);
-                ElementwisePasses.normalizeRows(xr, xi, gotRows, yi, rows, stride, r0, c1, hi, scale, shift, shareLoads);
+                ScalarNormalizeLoops.normalizeRows(xr, xi, wantRows, yi, rows, stride, r0, c1, hi, scale, shift);
+                NormalizeLoops.normalizeRows(xr, xi, gotRows, yi, rows, stride, r0, c1, hi, scale, shift, shareLoads);
                 assertBitwise("normalizeRows, " + rowsWhere, wantRows, gotRows);
-                ScalarElementwisePasses.gradientApplyRows(dyr, yi, xr, xi, wantRows, 0, rows, stride, r0, c1, hi, scale,
+                ScalarBackwardLoops.gradientApplyRows(dyr, yi, xr, xi, wantRows, 0, rows, stride, r0, c1, hi, scale,
                         shift, k0);
-                float[] packed = new float[ElementwisePasses.packedGradientLength(c1)];
+                float[] packed = new float[BackwardLoops.packedGradientLength(c1)];
                 for (int c = 0; c < c1; c++) {
-                    ElementwisePasses.packGradientCoefficients(packed, c, hi[c], scale[c], shift[c], k0[c]);
+                    BackwardLoops.packGradientCoefficients(packed, c, hi[c], scale[c], shift[c], k0[c]);
                 }
-                ElementwisePasses.gradientApplyRows(dyr, yi, xr, xi, gotRows, 0, rows, stride, r0, c1, hi, scale, shift,
+                BackwardLoops.gradientApplyRows(dyr, yi, xr, xi, gotRows, 0, rows, stride, r0, c1, hi, scale, shift,
                         k0, packed, shareLoads);
                 assertBitwise("gradientApplyRows, " + rowsWhere, wantRows, gotRows);
                 float[] ws = values(random, c1 + 3, 0, 1);
@@ -171,12 +171,12 @@ class RunSumsTest {
                 float[] gq = wq.clone();
                 int last = whole ? c1 : c1 - 3 > r0 ? c1 - 3 : r0; // whole rows, or a part of them
                 float[] shifts = values(random, c1 + 3, 1e3, 1); // lanes and shifts from slot 3 on
-                ScalarElementwisePasses.accumulateShiftedRows(xr, xi, rows, stride, shifts, ws, wq, 3, r0, last);
-                ElementwisePasses.accumulateShiftedRows(xr, xi, rows, stride, shifts, gs, gq, 3, r0, last);
+                ScalarStatisticsLoops.accumulateShiftedRows(xr, xi, rows, stride, shifts, ws, wq, 3, r0, last);
+                StatisticsLoops.accumulateShiftedRows(xr, xi, rows, stride, shifts, gs, gq, 3, r0, last);
                 assertBitwise("accumulateShiftedRows sums, " + rowsWhere, ws, gs);
                 assertBitwise("accumulateShiftedRows squares, " + rowsWhere, wq, gq);
-                ScalarElementwisePasses.accumulateGradientRows(dyr, yi, xr, xi, rows, stride, hi, ws, wq, 0, r0, c1);
-                ElementwisePasses.accumulateGradientRows(dyr, yi, xr, xi, rows, stride, hi, gs, gq, 0, r0, c1);
+                ScalarBackwardLoops.accumulateGradientRows(dyr, yi, xr, xi, rows, stride, hi, ws, wq, 0, r0, c1);
+                BackwardLoops.accumulateGradientRows(dyr, yi, xr, xi, rows, stride, hi, gs, gq, 0, r0, c1);
                 assertBitwise("accumulateGradientRows sums, " + rowsWhere, ws, gs);
                 assertBitwise("accumulateGradientRows dots, " + rowsWhere, wq, gq);
             }
@@ -206,13 +206,13 @@ class RunSumsTest {
                         float[] wq = values(random, stride + 3, 2, 1);
                         float[] gs = ws.clone();
                         float[] gq = wq.clone();
-                        ScalarElementwisePasses.accumulateShiftedRows(x, xi, rows, stride, shifts, ws, wq, 3, c0, c1);
-                        ElementwisePasses.accumulateShiftedRows(x, xi, rows, stride, shifts, gs, gq, 3, c0, c1);
+                        ScalarStatisticsLoops.accumulateShiftedRows(x, xi, rows, stride, shifts, ws, wq, 3, c0, c1);
+                        StatisticsLoops.accumulateShiftedRows(x, xi, rows, stride, shifts, gs, gq, 3, c0, c1);
                         assertBitwise("accumulateShiftedRows sums, " + where, ws, gs);
                         assertBitwise("accumulateShiftedRows squares, " + where, wq, gq);
-                        ScalarElementwisePasses.accumulateGradientRows(dy, xi, x, xi, rows, stride, shifts, ws, wq, 3,
+                        ScalarBackwardLoops.accumulateGradientRows(dy, xi, x, xi, rows, stride, shifts, ws, wq, 3,
                                 c0, c1);
-                        ElementwisePasses.accumulateGradientRows(dy, xi, x, xi, rows, stride, shifts, gs, gq, 3, c0, c1);
+                        BackwardLoops.accumulateGradientRows(dy, xi, x, xi, rows, stride, shifts, gs, gq, 3, c0, c1);
                         assertBitwise("accumulateGradientRows sums, " + where, ws, gs);
                         assertBitwise("accumulateGradientRows dots, " + where, wq, gq);
                     }
@@ -233,7 +233,7 @@ class RunSumsTest {
                 double[] b = doubles(random, to + 9);
                 float[] s0 = s.clone(), q0 = q.clone();
                 double[] a0 = a.clone(), b0 = b.clone();
-                ElementwisePasses.foldLanes(s, q, a, b, from, to);
+                StatisticsLoops.foldLanes(s, q, a, b, from, to);
                 for (int i = 0; i < s.length; i++) {
                     boolean in = i >= from && i < to;
                     String where = "lane " + i + " of a fold over [" + from + ", " + to + ")";
