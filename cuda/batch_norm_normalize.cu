@@ -1,14 +1,18 @@
 // Normalization, the last step of a forward (training or inference):
-// y = ((x - mean_hi) - mean_lo) * scale + shift, with per-channel params (4 floats per channel)
-// from the statistics kernels' finishing step (finalize_statistics.cuh) or bn_running_params.
-// x and y may be the same memory.
+// y = ((x - mean_hi) - mean_lo) * scale + shift, with per-channel params (normalize_params.cuh)
+// from the statistics kernels' finishing step (finalize_statistics.cuh) or, in inference, from
+// bn_running_params. x and y may be the same memory.
 //
+//   bn_running_params           inference: params, saved mean and 1/sqrt(running var + eps) of
+//                               each channel from the running statistics; grid-stride over
+//                               channels
 //   bn_normalize_nchw           channels-first: grid-stride over (run = n * C + c, position)
 //                               pairs; float4 loads when H*W % 4 == 0 (the host passes
 //                               vector = 1) and x, y are 16-byte aligned, scalar otherwise
 //   bn_normalize_channels_last  rows of C values: grid-stride over elements; float4 when
 //                               C % 4 == 0 and x, y are 16-byte aligned
 
+#include "normalize_params.cuh"
 #include "vector_access.cuh"
 
 __device__ __forceinline__ float normalize_one(float v, float4 p) {
@@ -55,5 +59,19 @@ extern "C" __global__ void bn_normalize_channels_last(const float* x, float* y, 
         } else {
             y[i] = normalize_one(x[i], params[i % channels]);
         }
+    }
+}
+
+extern "C" __global__ void bn_running_params(const float* __restrict__ running_mean,
+                                             const float* __restrict__ running_var, long long channels,
+                                             double eps, const float* __restrict__ gamma,
+                                             const float* __restrict__ beta, double* __restrict__ saved_mean,
+                                             float* __restrict__ saved_invstd, float* __restrict__ params) {
+    for (long long c = blockIdx.x * (long long)blockDim.x + threadIdx.x; c < channels;
+         c += (long long)gridDim.x * blockDim.x) {
+        float invstd = (float)(1.0 / sqrt((double)running_var[c] + eps));
+        saved_mean[c] = running_mean[c];
+        saved_invstd[c] = invstd;
+        write_params(params, c, running_mean[c], invstd, gamma ? gamma[c] : 1.0f, beta ? beta[c] : 0.0f);
     }
 }

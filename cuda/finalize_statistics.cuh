@@ -10,21 +10,12 @@
 //                         1 + c when channel c's batch statistics are not finite, -(1 + c) when
 //                         its running statistics would overflow float; on failure nothing but
 //                         params changed
-//   write_params          one channel's normalization parameters
 //
-// params holds 4 floats per channel: mean_hi, mean_lo (mean = hi + lo), scale = gamma * invstd,
-// shift = beta; the normalize kernels compute ((x - mean_hi) - mean_lo) * scale + shift.
+// params: see normalize_params.cuh.
 // The arithmetic is the CPU path's (LayerState.commitBatch), in the same order and precision.
 #pragma once
 
-__device__ __forceinline__ void write_params(float* params, long long c, double mean, float invstd,
-                                             float gamma, float beta) {
-    float hi = (float)mean;
-    params[4 * c] = hi;
-    params[4 * c + 1] = (float)(mean - (double)hi);
-    params[4 * c + 2] = gamma * invstd;
-    params[4 * c + 3] = beta;
-}
+#include "normalize_params.cuh"
 
 // Every thread of the block must call it, after its own writes of the block's results. The
 // fence makes those writes visible to the whole device before the block is counted, so the last

@@ -13,7 +13,7 @@ import static jcuda.driver.JCudaDriver.cuModuleGetFunction;
 import static jcuda.driver.JCudaDriver.cuModuleLoadData;
 
 import java.nio.charset.StandardCharsets;
-import java.util.HashMap;
+import java.util.EnumMap;
 import java.util.Map;
 import jcuda.CudaException;
 import jcuda.driver.CUcontext;
@@ -30,11 +30,11 @@ import jcuda.driver.CUresult;
  */
 public final class CudaContext {
     private final CUcontext context;
-    private final Map<String, CUfunction> kernels;
+    private final Map<Kernel, CUfunction> kernels;
     private final int multiprocessors;
     private final String description;
 
-    private CudaContext(CUcontext context, Map<String, CUfunction> kernels, int multiprocessors, String description) {
+    private CudaContext(CUcontext context, Map<Kernel, CUfunction> kernels, int multiprocessors, String description) {
         this.context = context;
         this.kernels = kernels;
         this.multiprocessors = multiprocessors;
@@ -54,7 +54,7 @@ public final class CudaContext {
         CUcontext context = new CUcontext();
         CudaCalls.check(cuDevicePrimaryCtxRetain(context, device), "cuDevicePrimaryCtxRetain");
         CudaCalls.check(cuCtxSetCurrent(context), "cuCtxSetCurrent");
-        Map<String, CUfunction> kernels = new HashMap<>();
+        Map<Kernel, CUfunction> kernels = new EnumMap<>(Kernel.class);
         for (CudaModules module : CudaModules.values()) {
             CUmodule loaded = new CUmodule();
             int result;
@@ -67,10 +67,11 @@ public final class CudaContext {
                 throw new IllegalStateException("loading " + module.resource() + " failed: "
                         + CUresult.stringFor(result));
             }
-            for (String name : module.kernels()) {
+            for (Kernel kernel : module.kernels()) {
                 CUfunction function = new CUfunction();
-                CudaCalls.check(cuModuleGetFunction(function, loaded, name), "cuModuleGetFunction", name);
-                kernels.put(name, function);
+                CudaCalls.check(cuModuleGetFunction(function, loaded, kernel.symbol()), "cuModuleGetFunction",
+                        kernel.symbol());
+                kernels.put(kernel, function);
             }
         }
         int sms = attribute(device, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT);
@@ -99,10 +100,10 @@ public final class CudaContext {
         CudaCalls.check(cuCtxSetCurrent(context), "cuCtxSetCurrent");
     }
 
-    CUfunction kernel(String name) {
-        CUfunction function = kernels.get(name);
+    CUfunction kernel(Kernel kernel) {
+        CUfunction function = kernels.get(kernel);
         if (function == null) {
-            throw new IllegalStateException("kernel " + name + " is not in the loaded PTX");
+            throw new IllegalStateException("kernel " + kernel.symbol() + " is not in the loaded PTX");
         }
         return function;
     }

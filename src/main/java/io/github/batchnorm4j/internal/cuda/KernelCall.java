@@ -3,24 +3,21 @@ package io.github.batchnorm4j.internal.cuda;
 import static jcuda.driver.JCudaDriver.cuLaunchKernel;
 
 import io.github.batchnorm4j.internal.FaultInjection;
+import java.util.List;
 import jcuda.NativePointerObject;
 import jcuda.Pointer;
 import jcuda.driver.CUfunction;
 import jcuda.driver.CUstream;
 
 /**
- * One kernel with its parameter list built once, so a launch allocates nothing on the Java heap.
- * Device-pointer parameters are fixed {@link Pointer}s (see {@link DeviceArgument}); scalar
- * parameters are declared with {@link Scalar} and filled in order before each launch:
- * {@code call.arg(n).arg(eps).launch(...)}.
+ * One kernel with its parameter list built once from {@link Kernel}'s table, so a launch allocates
+ * nothing on the Java heap. Device-pointer parameters are fixed {@link Pointer}s given in the
+ * table's order (see {@link DeviceArgument}); the other parameters are filled in order before
+ * each launch: {@code call.arg(n).arg(eps).launch(...)}. A scalar of the wrong type, too few or
+ * too many fail before the driver is called.
  */
 final class KernelCall {
-    /** The type of a scalar kernel parameter. */
-    enum Scalar {
-        LONG, INT, DOUBLE
-    }
-
-    private final String name;
+    private final Kernel kernel;
     private final CUfunction function;
     private final Pointer parameters;
     private final Object[] scalars; // long[1], int[1] or double[1] per scalar parameter, in order
@@ -28,38 +25,27 @@ final class KernelCall {
     private long launches;
 
     /**
-     * @param slots the kernel's parameters in order: a {@link Pointer} for each device pointer, a
-     *              {@link Scalar} for each value
+     * @param pointers the kernel's device-pointer parameters, in the order of the table
      */
-    KernelCall(String name, CUfunction function, Object... slots) {
-        this.name = name;
+    KernelCall(Kernel kernel, CUfunction function, Pointer... pointers) {
+        this.kernel = kernel;
         this.function = function;
-        NativePointerObject[] arguments = new NativePointerObject[slots.length];
-        int scalarCount = 0;
-        for (Object slot : slots) {
-            if (slot instanceof Scalar) {
-                scalarCount++;
-            }
+        List<Kernel.Parameter> kinds = kernel.parameters();
+        long pointerCount = kinds.stream().filter(kind -> kind == Kernel.Parameter.POINTER).count();
+        if (pointers.length != pointerCount) {
+            throw new IllegalArgumentException(kernel.symbol() + " takes " + pointerCount + " device pointers, "
+                    + pointers.length + " given");
         }
-        scalars = new Object[scalarCount];
+        NativePointerObject[] arguments = new NativePointerObject[kinds.size()];
+        scalars = new Object[kinds.size() - pointers.length];
+        int p = 0;
         int s = 0;
-        for (int i = 0; i < slots.length; i++) {
-            if (slots[i] instanceof Pointer pointer) {
-                arguments[i] = pointer;
-            } else if (slots[i] == Scalar.LONG) {
-                long[] value = new long[1];
-                scalars[s++] = value;
-                arguments[i] = Pointer.to(value);
-            } else if (slots[i] == Scalar.INT) {
-                int[] value = new int[1];
-                scalars[s++] = value;
-                arguments[i] = Pointer.to(value);
-            } else if (slots[i] == Scalar.DOUBLE) {
-                double[] value = new double[1];
-                scalars[s++] = value;
-                arguments[i] = Pointer.to(value);
-            } else {
-                throw new IllegalArgumentException(name + " parameter " + i + " is neither a Pointer nor a Scalar");
+        for (int i = 0; i < kinds.size(); i++) {
+            switch (kinds.get(i)) {
+                case POINTER -> arguments[i] = pointers[p++];
+                case LONG -> arguments[i] = Pointer.to((long[]) (scalars[s++] = new long[1]));
+                case INT -> arguments[i] = Pointer.to((int[]) (scalars[s++] = new int[1]));
+                case DOUBLE -> arguments[i] = Pointer.to((double[]) (scalars[s++] = new double[1]));
             }
         }
         parameters = Pointer.to(arguments);
@@ -85,14 +71,14 @@ final class KernelCall {
         if (next != scalars.length) {
             int given = next;
             next = 0;
-            throw new IllegalStateException(name + " takes " + scalars.length + " scalar arguments, " + given + " given");
+            throw new IllegalStateException(kernel.symbol() + " takes " + scalars.length + " scalar arguments, " + given + " given");
         }
         next = 0;
         int result = FaultInjection.cudaResult(FaultInjection.Point.CUDA_LAUNCH);
         if (result == 0) {
             result = cuLaunchKernel(function, gridX, gridY, 1, blockX, blockY, 1, 0, stream, parameters, null);
         }
-        CudaCalls.check(result, "cuLaunchKernel", name);
+        CudaCalls.check(result, "cuLaunchKernel", kernel.symbol());
         launches++;
     }
 
@@ -107,8 +93,8 @@ final class KernelCall {
             next = 0;
             String given = type.getComponentType().getName();
             throw new IllegalStateException(index >= scalars.length
-                    ? name + " takes " + scalars.length + " scalar arguments; given a " + given + " beyond them"
-                    : name + " scalar argument " + index + " is a " + scalars[index].getClass().getComponentType()
+                    ? kernel.symbol() + " takes " + scalars.length + " scalar arguments; given a " + given + " beyond them"
+                    : kernel.symbol() + " scalar argument " + index + " is a " + scalars[index].getClass().getComponentType()
                             .getName() + "; given a " + given);
         }
         return type.cast(scalars[next++]);

@@ -47,17 +47,18 @@ class CudaErrorMappingTest {
     @Test
     void kernelArgumentsAreCheckedBeforeAnyLaunch() {
         DeviceArgument x = new DeviceArgument(new CUdeviceptr());
-        KernelCall call = new KernelCall("bn_test", new CUfunction(), x.argument(), KernelCall.Scalar.LONG,
-                KernelCall.Scalar.INT, KernelCall.Scalar.DOUBLE);
+        // bn_normalize_nchw: x, y, runs (long), channels (long), spatial (long), params, vector (int)
+        KernelCall call = new KernelCall(Kernel.BN_NORMALIZE_NCHW, new CUfunction(), x.argument(), x.argument(),
+                x.argument());
         IllegalStateException e = assertThrows(IllegalStateException.class, () -> call.arg(1).arg(2));
-        assertEquals("bn_test scalar argument 0 is a long; given a int", e.getMessage());
-        e = assertThrows(IllegalStateException.class, () -> call.arg(1L).arg(2).launch(1, 1, 1, 1, null));
-        assertEquals("bn_test takes 3 scalar arguments, 2 given", e.getMessage());
-        e = assertThrows(IllegalStateException.class, () -> call.arg(1L).arg(2).arg(3.0).arg(4L));
-        assertEquals("bn_test takes 3 scalar arguments; given a long beyond them", e.getMessage());
+        assertEquals("bn_normalize_nchw scalar argument 0 is a long; given a int", e.getMessage());
+        e = assertThrows(IllegalStateException.class, () -> call.arg(1L).arg(2L).launch(1, 1, 1, 1, null));
+        assertEquals("bn_normalize_nchw takes 4 scalar arguments, 2 given", e.getMessage());
+        e = assertThrows(IllegalStateException.class, () -> call.arg(1L).arg(2L).arg(3L).arg(4).arg(5L));
+        assertEquals("bn_normalize_nchw takes 4 scalar arguments; given a long beyond them", e.getMessage());
         IllegalArgumentException bad = assertThrows(IllegalArgumentException.class,
-                () -> new KernelCall("bn_test", new CUfunction(), "x"));
-        assertEquals("bn_test parameter 0 is neither a Pointer nor a Scalar", bad.getMessage());
+                () -> new KernelCall(Kernel.BN_NORMALIZE_NCHW, new CUfunction(), x.argument()));
+        assertEquals("bn_normalize_nchw takes 3 device pointers, 1 given", bad.getMessage());
     }
 
     @Test

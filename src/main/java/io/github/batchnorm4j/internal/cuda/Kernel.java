@@ -1,0 +1,114 @@
+package io.github.batchnorm4j.internal.cuda;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+
+/**
+ * The table of kernels the host code launches: each kernel's name, the PTX module that holds it,
+ * and its parameters in order, written as in its {@code extern "C"} signature in {@code cuda/}.
+ * {@link KernelCall} builds every launch from this table, and {@code KernelTableTest} checks it
+ * against every {@code .entry} of the shipped PTX (count, order, type), so a parameter swapped on
+ * either side fails in CI, not on a GPU.
+ */
+enum Kernel {
+    BN_STATS_NCHW("bn_stats_nchw", CudaModules.STATISTICS,
+            "const float* x, long long channels, long long spatial, long long per_channel, long long per_block, "
+            + "float* partial_count, float* partial_mean, float* partial_m2, " + Signatures.FINISH),
+    BN_STATS_CHANNELS_LAST("bn_stats_channels_last", CudaModules.STATISTICS,
+            "const float* x, long long rows, long long channels, long long rows_per_block, "
+            + "float* partial_count, float* partial_mean, float* partial_m2, " + Signatures.FINISH),
+    BN_RUNNING_PARAMS("bn_running_params", CudaModules.NORMALIZE,
+            "const float* running_mean, const float* running_var, long long channels, double eps, "
+            + "const float* gamma, const float* beta, double* saved_mean, float* saved_invstd, float* params"),
+    BN_NORMALIZE_NCHW("bn_normalize_nchw", CudaModules.NORMALIZE,
+            "const float* x, float* y, long long runs, long long channels, long long spatial, "
+            + "const float4* params, int vector"),
+    BN_NORMALIZE_CHANNELS_LAST("bn_normalize_channels_last", CudaModules.NORMALIZE,
+            "const float* x, float* y, long long total, long long channels, const float4* params, int vector"),
+    BN_GRAD_SUMS_NCHW("bn_grad_sums_nchw", CudaModules.BACKWARD,
+            "const float* x, const float* dy, long long channels, long long spatial, long long per_channel, "
+            + "long long per_block, const double* saved_mean, double* partial_dy, double* partial_dyx"),
+    BN_GRAD_SUMS_CHANNELS_LAST("bn_grad_sums_channels_last", CudaModules.BACKWARD,
+            "const float* x, const float* dy, long long rows, long long channels, long long rows_per_block, "
+            + "const double* saved_mean, double* partial_dy, double* partial_dyx"),
+    BN_GRAD_FINALIZE("bn_grad_finalize", CudaModules.BACKWARD,
+            "const double* partial_dy, const double* partial_dyx, long long blocks_per_channel, "
+            + "long long channels, long long per_channel, const float* saved_invstd, const float* gamma, "
+            + "int batch_terms, int reduce, float* gamma_grad, float* beta_grad, float4* coefficients"),
+    BN_GRAD_APPLY_NCHW("bn_grad_apply_nchw", CudaModules.BACKWARD,
+            "const float* x, const float* dy, float* dx, long long runs, long long channels, long long spatial, "
+            + "const float4* params, const float4* coefficients, int vector"),
+    BN_GRAD_APPLY_CHANNELS_LAST("bn_grad_apply_channels_last", CudaModules.BACKWARD,
+            "const float* x, const float* dy, float* dx, long long total, long long channels, "
+            + "const float4* params, const float4* coefficients");
+
+    /** The kind of one kernel parameter, as the launch fills it and as PTX declares it. */
+    public enum Parameter {
+        /** A device pointer: {@code .u64} in PTX, converted to a global address in the kernel. */
+        POINTER,
+        /** {@code int}: {@code .u32} or {@code .s32}. */
+        INT,
+        /** {@code long long}: {@code .u64} or {@code .s64}, never used as an address. */
+        LONG,
+        /** {@code double}: {@code .f64}. */
+        DOUBLE
+    }
+
+    private final String symbol;
+    private final CudaModules module;
+    private final List<Parameter> parameters;
+    private final List<String> parameterNames;
+
+    Kernel(String symbol, CudaModules module, String signature) {
+        this.symbol = symbol;
+        this.module = module;
+        List<Parameter> kinds = new ArrayList<>();
+        List<String> names = new ArrayList<>();
+        for (String declaration : signature.split(",")) {
+            String text = declaration.trim();
+            int space = text.lastIndexOf(' ');
+            String type = text.substring(0, space).trim();
+            names.add(text.substring(space + 1));
+            kinds.add(type.endsWith("*") ? Parameter.POINTER
+                    : type.equals("long long") ? Parameter.LONG
+                    : type.equals("int") ? Parameter.INT
+                    : type.equals("double") ? Parameter.DOUBLE
+                    : unknown(symbol, text));
+        }
+        this.parameters = Collections.unmodifiableList(kinds);
+        this.parameterNames = Collections.unmodifiableList(names);
+    }
+
+    private static Parameter unknown(String symbol, String declaration) {
+        throw new IllegalArgumentException(symbol + ": parameter type of '" + declaration + "' is not in the table's "
+                + "vocabulary (pointer, long long, int, double)");
+    }
+
+    /** The kernel's symbol in the PTX, such as {@code bn_stats_nchw}. */
+    public String symbol() {
+        return symbol;
+    }
+
+    public CudaModules module() {
+        return module;
+    }
+
+    /** Parameter kinds in order. */
+    public List<Parameter> parameters() {
+        return parameters;
+    }
+
+    /** Parameter names in order, as in the CUDA source (for messages). */
+    public List<String> parameterNames() {
+        return parameterNames;
+    }
+
+    /** The parameters the statistics kernels share with their finishing step (finalize_statistics.cuh). */
+    private static final class Signatures {
+        static final String FINISH = "double eps, const float* gamma, const float* beta, int update, "
+                + "double new_weight, double variance_scale, float* running_mean, float* running_var, "
+                + "double* saved_mean, float* saved_invstd, float* params, double* scratch, int* status, "
+                + "unsigned int* blocks_done";
+    }
+}
