@@ -2,6 +2,9 @@ package io.github.batchnorm4j;
 
 import io.github.batchnorm4j.internal.Backends;
 import io.github.batchnorm4j.internal.BatchNormBackend;
+import io.github.batchnorm4j.internal.HostArguments;
+import io.github.batchnorm4j.internal.HostStaging;
+import io.github.batchnorm4j.internal.LayerGuard;
 import io.github.batchnorm4j.internal.LayerState;
 import io.github.batchnorm4j.internal.cpu.RunSums;
 import io.github.batchnorm4j.internal.cpu.WorkerPool;
@@ -10,7 +13,6 @@ import io.github.batchnorm4j.internal.io.StateFile;
 import java.io.IOException;
 import java.nio.FloatBuffer;
 import java.nio.file.Path;
-import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * One batch-normalization layer with running statistics: create one per network layer.
@@ -37,13 +39,9 @@ public final class BatchNorm implements AutoCloseable {
     final LayerState state;
     private final BatchNormBackend backend;
     private DeviceBatchNorm device;
-    private final AtomicBoolean inUse = new AtomicBoolean();
-    private volatile boolean closed;
+    private final LayerGuard guard = new LayerGuard();
 
-    // Staging for direct or read-only buffers, grown to the largest call and reused.
-    private float[] stageA = new float[0];
-    private float[] stageB = new float[0];
-    private float[] stageC = new float[0];
+    private final HostStaging staging = new HostStaging();
 
     private BatchNorm(BatchNormConfig config, BatchNormBackend backend) {
         this.config = config;
@@ -62,37 +60,8 @@ public final class BatchNorm implements AutoCloseable {
      */
     public static BatchNorm load(Path file) throws IOException {
         StateFile stored = StateFile.read(file);
-        if (!stored.has(StateFile.CHANNELS)) {
-            throw new StateFileException(file, "has no batchnorm4j settings (member '" + StateFile.CHANNELS
-                    + "'); for a plain PyTorch state_dict build the layer and call loadState");
-        }
-        long channels = stored.countScalar(StateFile.CHANNELS);
-        if (channels == 0 || channels > Integer.MAX_VALUE) {
-            throw new StateFileException(file, "member '" + StateFile.CHANNELS + "' holds " + channels
-                    + "; it must be a positive channel count");
-        }
-        Builder builder = builder((int) channels)
-                .runningVariance(stored.booleanScalar(StateFile.UNBIASED) ? VarianceEstimator.UNBIASED
-                        : VarianceEstimator.BIASED)
-                .biasCorrection(stored.booleanScalar(StateFile.BIAS_CORRECTION))
-                .affine(stored.booleanScalar(StateFile.AFFINE))
-                .trackRunningStats(stored.booleanScalar(StateFile.TRACK));
-        double eps = stored.doubleScalar(StateFile.EPS);
-        double momentum = stored.doubleScalar(StateFile.MOMENTUM);
-        boolean cumulative = stored.booleanScalar(StateFile.CUMULATIVE);
-        BatchNorm layer;
-        try {
-            builder.eps(eps);
-            if (cumulative) {
-                builder.cumulativeAverage();
-            } else {
-                builder.momentum(momentum);
-            }
-            layer = builder.build();
-        } catch (IllegalArgumentException e) {
-            throw new StateFileException(file, "recorded settings are invalid: " + e.getMessage());
-        }
-        layer.applyState(stored);
+        BatchNorm layer = stored.recordedLayer(file);
+        stored.applyTo(layer.state);
         return layer;
     }
 
@@ -150,17 +119,17 @@ public final class BatchNorm implements AutoCloseable {
 
     /** Training forward on arrays holding exactly {@code shape.elementCount()} floats. See the class comment. */
     public void forwardTraining(Shape shape, float[] x, float[] y) {
-        forwardTraining(shape, exact("x", x, shape), 0, exact("y", y, shape), 0);
+        forwardTraining(shape, HostArguments.exact("x", x, shape), 0, HostArguments.exact("y", y, shape), 0);
     }
 
     /** Training forward reading x from {@code xOffset} and writing y from {@code yOffset}. */
     public void forwardTraining(Shape shape, float[] x, int xOffset, float[] y, int yOffset) {
         enter(shape, true);
         try {
-            int count = hostCount(shape);
-            checkRange("x", x, xOffset, count, shape);
-            checkRange("y", y, yOffset, count, shape);
-            checkNoPartialOverlap(x, xOffset, y, yOffset, count);
+            int count = HostArguments.hostCount(shape);
+            HostArguments.checkRange("x", x, xOffset, count, shape);
+            HostArguments.checkRange("y", y, yOffset, count, shape);
+            HostArguments.checkNoPartialOverlap(x, xOffset, y, yOffset, count);
             backend.forwardTraining(state, shape, x, xOffset, y, yOffset);
         } finally {
             exit();
@@ -171,14 +140,14 @@ public final class BatchNorm implements AutoCloseable {
     public void forwardTraining(Shape shape, FloatBuffer x, FloatBuffer y) {
         enter(shape, true);
         try {
-            int count = hostCount(shape);
-            checkBuffer("x", x, count, shape, false);
-            checkBuffer("y", y, count, shape, true);
-            float[] xs = input(x, count, 0);
-            float[] ys = outputArray(y, count, 1);
-            checkNoPartialOverlap(xs, offset(x, xs), ys, offset(y, ys), count);
-            backend.forwardTraining(state, shape, xs, offset(x, xs), ys, offset(y, ys));
-            finishOutput(y, ys, count);
+            int count = HostArguments.hostCount(shape);
+            HostArguments.checkBuffer("x", x, count, shape, false);
+            HostArguments.checkBuffer("y", y, count, shape, true);
+            float[] xs = staging.input(x, count, 0);
+            float[] ys = staging.outputArray(y, count, 1);
+            HostArguments.checkNoPartialOverlap(xs, HostStaging.offset(x, xs), ys, HostStaging.offset(y, ys), count);
+            backend.forwardTraining(state, shape, xs, HostStaging.offset(x, xs), ys, HostStaging.offset(y, ys));
+            HostStaging.finishOutput(y, ys, count);
         } finally {
             exit();
         }
@@ -186,7 +155,7 @@ public final class BatchNorm implements AutoCloseable {
 
     /** Inference forward with the running statistics, on arrays of exactly the shape's size. */
     public void forwardInference(Shape shape, float[] x, float[] y) {
-        forwardInference(shape, exact("x", x, shape), 0, exact("y", y, shape), 0);
+        forwardInference(shape, HostArguments.exact("x", x, shape), 0, HostArguments.exact("y", y, shape), 0);
     }
 
     /**
@@ -197,10 +166,10 @@ public final class BatchNorm implements AutoCloseable {
     public void forwardInference(Shape shape, float[] x, int xOffset, float[] y, int yOffset) {
         enter(shape, !config.trackRunningStats());
         try {
-            int count = hostCount(shape);
-            checkRange("x", x, xOffset, count, shape);
-            checkRange("y", y, yOffset, count, shape);
-            checkNoPartialOverlap(x, xOffset, y, yOffset, count);
+            int count = HostArguments.hostCount(shape);
+            HostArguments.checkRange("x", x, xOffset, count, shape);
+            HostArguments.checkRange("y", y, yOffset, count, shape);
+            HostArguments.checkNoPartialOverlap(x, xOffset, y, yOffset, count);
             backend.forwardInference(state, shape, x, xOffset, y, yOffset);
         } finally {
             exit();
@@ -211,14 +180,14 @@ public final class BatchNorm implements AutoCloseable {
     public void forwardInference(Shape shape, FloatBuffer x, FloatBuffer y) {
         enter(shape, !config.trackRunningStats());
         try {
-            int count = hostCount(shape);
-            checkBuffer("x", x, count, shape, false);
-            checkBuffer("y", y, count, shape, true);
-            float[] xs = input(x, count, 0);
-            float[] ys = outputArray(y, count, 1);
-            checkNoPartialOverlap(xs, offset(x, xs), ys, offset(y, ys), count);
-            backend.forwardInference(state, shape, xs, offset(x, xs), ys, offset(y, ys));
-            finishOutput(y, ys, count);
+            int count = HostArguments.hostCount(shape);
+            HostArguments.checkBuffer("x", x, count, shape, false);
+            HostArguments.checkBuffer("y", y, count, shape, true);
+            float[] xs = staging.input(x, count, 0);
+            float[] ys = staging.outputArray(y, count, 1);
+            HostArguments.checkNoPartialOverlap(xs, HostStaging.offset(x, xs), ys, HostStaging.offset(y, ys), count);
+            backend.forwardInference(state, shape, xs, HostStaging.offset(x, xs), ys, HostStaging.offset(y, ys));
+            HostStaging.finishOutput(y, ys, count);
         } finally {
             exit();
         }
@@ -228,7 +197,7 @@ public final class BatchNorm implements AutoCloseable {
 
     /** Backward on arrays of exactly the shape's size. See {@link #backward(Shape, float[], int, float[], int, float[], int)}. */
     public void backward(Shape shape, float[] x, float[] dy, float[] dx) {
-        backward(shape, exact("x", x, shape), 0, exact("dy", dy, shape), 0, exact("dx", dx, shape), 0);
+        backward(shape, HostArguments.exact("x", x, shape), 0, HostArguments.exact("dy", dy, shape), 0, HostArguments.exact("dx", dx, shape), 0);
     }
 
     /**
@@ -246,12 +215,12 @@ public final class BatchNorm implements AutoCloseable {
         enter(shape, false);
         try {
             checkBackwardShape(shape);
-            int count = hostCount(shape);
-            checkRange("x", x, xOffset, count, shape);
-            checkRange("dy", dy, dyOffset, count, shape);
-            checkRange("dx", dx, dxOffset, count, shape);
-            checkNoPartialOverlap(dy, dyOffset, dx, dxOffset, count);
-            checkNoPartialOverlap(x, xOffset, dx, dxOffset, count);
+            int count = HostArguments.hostCount(shape);
+            HostArguments.checkRange("x", x, xOffset, count, shape);
+            HostArguments.checkRange("dy", dy, dyOffset, count, shape);
+            HostArguments.checkRange("dx", dx, dxOffset, count, shape);
+            HostArguments.checkNoPartialOverlap(dy, dyOffset, dx, dxOffset, count);
+            HostArguments.checkNoPartialOverlap(x, xOffset, dx, dxOffset, count);
             backend.backward(state, shape, x, xOffset, dy, dyOffset, dx, dxOffset);
         } finally {
             exit();
@@ -263,17 +232,17 @@ public final class BatchNorm implements AutoCloseable {
         enter(shape, false);
         try {
             checkBackwardShape(shape);
-            int count = hostCount(shape);
-            checkBuffer("x", x, count, shape, false);
-            checkBuffer("dy", dy, count, shape, false);
-            checkBuffer("dx", dx, count, shape, true);
-            float[] xs = input(x, count, 0);
-            float[] dys = input(dy, count, 1);
-            float[] dxs = outputArray(dx, count, 2);
-            checkNoPartialOverlap(dys, offset(dy, dys), dxs, offset(dx, dxs), count);
-            checkNoPartialOverlap(xs, offset(x, xs), dxs, offset(dx, dxs), count);
-            backend.backward(state, shape, xs, offset(x, xs), dys, offset(dy, dys), dxs, offset(dx, dxs));
-            finishOutput(dx, dxs, count);
+            int count = HostArguments.hostCount(shape);
+            HostArguments.checkBuffer("x", x, count, shape, false);
+            HostArguments.checkBuffer("dy", dy, count, shape, false);
+            HostArguments.checkBuffer("dx", dx, count, shape, true);
+            float[] xs = staging.input(x, count, 0);
+            float[] dys = staging.input(dy, count, 1);
+            float[] dxs = staging.outputArray(dx, count, 2);
+            HostArguments.checkNoPartialOverlap(dys, HostStaging.offset(dy, dys), dxs, HostStaging.offset(dx, dxs), count);
+            HostArguments.checkNoPartialOverlap(xs, HostStaging.offset(x, xs), dxs, HostStaging.offset(dx, dxs), count);
+            backend.backward(state, shape, xs, HostStaging.offset(x, xs), dys, HostStaging.offset(dy, dys), dxs, HostStaging.offset(dx, dxs));
+            HostStaging.finishOutput(dx, dxs, count);
         } finally {
             exit();
         }
@@ -388,42 +357,13 @@ public final class BatchNorm implements AutoCloseable {
      */
     public void loadState(Path file) throws IOException {
         requireOpen();
-        applyState(StateFile.read(file));
-    }
-
-    private void applyState(StateFile stored) throws StateFileException {
-        int channels = config.channels();
-        float[] gamma = null, beta = null, mean = null, variance = null;
-        long count = 0;
-        if (config.affine()) {
-            gamma = stored.channelVector(StateFile.WEIGHT, channels, false);
-            beta = stored.channelVector(StateFile.BIAS, channels, false);
-        }
-        if (config.trackRunningStats()) {
-            mean = stored.channelVector(StateFile.RUNNING_MEAN, channels, false);
-            variance = stored.channelVector(StateFile.RUNNING_VAR, channels, true);
-            count = stored.countScalar(StateFile.NUM_BATCHES_TRACKED);
-        }
-        if (gamma != null) {
-            System.arraycopy(gamma, 0, state.gamma, 0, channels);
-            System.arraycopy(beta, 0, state.beta, 0, channels);
-        }
-        if (mean != null) {
-            System.arraycopy(mean, 0, state.runningMean, 0, channels);
-            System.arraycopy(variance, 0, state.runningVar, 0, channels);
-            state.numBatchesTracked = count;
-        }
-        state.parametersChanged();
+        StateFile.read(file).applyTo(state);
     }
 
     /** Releases the backend's memory. Idempotent; every later call but close throws. */
     @Override
     public void close() {
-        if (closed) {
-            return;
-        }
-        closed = true;
-        if (inUse.compareAndSet(false, true)) {
+        if (guard.close()) {
             releaseMemory();
         }
     }
@@ -431,7 +371,7 @@ public final class BatchNorm implements AutoCloseable {
     /** The backend's memory and the staging arrays: after close a layer holds only its C-sized state. */
     private void releaseMemory() {
         backend.close();
-        stageA = stageB = stageC = new float[0];
+        staging.release();
     }
 
     @Override
@@ -442,39 +382,17 @@ public final class BatchNorm implements AutoCloseable {
     // ---- validation ----
 
     void enter(Shape shape, boolean needsBatchStatistics) {
-        requireOpen();
-        if (shape == null) {
-            throw new IllegalArgumentException("shape must not be null");
-        }
-        if (shape.channels() != config.channels()) {
-            throw new IllegalArgumentException("input " + shape + " has C=" + shape.channels()
-                    + " channels but the layer has C=" + config.channels());
-        }
-        if (needsBatchStatistics && shape.valuesPerChannel() < 2) {
-            throw new IllegalArgumentException(
-                    "Expected more than 1 value per channel when training, got input shape " + shape);
-        }
-        if (!inUse.compareAndSet(false, true)) {
-            throw new IllegalStateException("layer is already in use by another thread: one layer is not "
-                    + "thread-safe; give each thread its own layer or synchronize");
-        }
-        if (closed) {
-            inUse.set(false);
-            throw new IllegalStateException("layer is closed");
-        }
+        guard.enter(shape, config.channels(), needsBatchStatistics);
     }
 
     void exit() {
-        inUse.set(false);
-        if (closed) {
+        if (guard.exit()) {
             releaseMemory();
         }
     }
 
     private void requireOpen() {
-        if (closed) {
-            throw new IllegalStateException("layer is closed");
-        }
+        guard.requireOpen();
     }
 
     private void requireAffine() {
@@ -523,103 +441,6 @@ public final class BatchNorm implements AutoCloseable {
         state.parametersChanged();
     }
 
-    private static int hostCount(Shape shape) {
-        long count = shape.elementCount();
-        if (count > Integer.MAX_VALUE - 8) {
-            throw new IllegalArgumentException("shape " + shape + " has " + count
-                    + " elements, more than a Java array holds; split the batch");
-        }
-        return (int) count;
-    }
-
-    private static float[] exact(String name, float[] array, Shape shape) {
-        if (array == null) {
-            throw new IllegalArgumentException(name + " must not be null");
-        }
-        if (shape != null && array.length != shape.elementCount()) {
-            throw new IllegalArgumentException(name + " has " + array.length + " floats but shape " + shape
-                    + " has " + shape.elementCount());
-        }
-        return array;
-    }
-
-    private static void checkRange(String name, float[] array, int offset, int count, Shape shape) {
-        if (array == null) {
-            throw new IllegalArgumentException(name + " must not be null");
-        }
-        if (offset < 0) {
-            throw new IllegalArgumentException(name + " offset " + offset + " is negative");
-        }
-        if (offset > array.length || array.length - offset < count) {
-            throw new IllegalArgumentException(name + " is too short: shape " + shape + " needs " + count
-                    + " floats from offset " + offset + ", the array has " + array.length);
-        }
-    }
-
-    private static void checkNoPartialOverlap(float[] a, int aOffset, float[] b, int bOffset, int count) {
-        if (a == b && aOffset != bOffset && Math.abs((long) aOffset - bOffset) < count) {
-            throw new IllegalArgumentException("input and output overlap in part (offsets " + aOffset + " and "
-                    + bOffset + ", " + count + " floats): use the same offset for in-place, or separate memory");
-        }
-    }
-
-    private static void checkBuffer(String name, FloatBuffer buffer, int count, Shape shape, boolean output) {
-        if (buffer == null) {
-            throw new IllegalArgumentException(name + " must not be null");
-        }
-        if (buffer.remaining() < count) {
-            throw new IllegalArgumentException(name + " is too short: shape " + shape + " needs " + count
-                    + " floats, the buffer has " + buffer.remaining() + " remaining");
-        }
-        if (output && buffer.isReadOnly()) {
-            throw new IllegalArgumentException(name + " is a read-only buffer");
-        }
-    }
-
-    /** The array to read a buffer's data from: its own backing array, or a staging copy. */
-    private float[] input(FloatBuffer buffer, int count, int stage) {
-        if (buffer.hasArray()) {
-            return buffer.array();
-        }
-        float[] copy = stage(stage, count);
-        buffer.get(buffer.position(), copy, 0, count);
-        return copy;
-    }
-
-    private float[] outputArray(FloatBuffer buffer, int count, int stage) {
-        return buffer.hasArray() ? buffer.array() : stage(stage, count);
-    }
-
-    private static int offset(FloatBuffer buffer, float[] array) {
-        return buffer.hasArray() && buffer.array() == array ? buffer.arrayOffset() + buffer.position() : 0;
-    }
-
-    private static void finishOutput(FloatBuffer buffer, float[] array, int count) {
-        if (!buffer.hasArray()) {
-            buffer.put(buffer.position(), array, 0, count);
-        }
-    }
-
-    private float[] stage(int which, int count) {
-        switch (which) {
-            case 0:
-                if (stageA.length < count) {
-                    stageA = new float[count];
-                }
-                return stageA;
-            case 1:
-                if (stageB.length < count) {
-                    stageB = new float[count];
-                }
-                return stageB;
-            default:
-                if (stageC.length < count) {
-                    stageC = new float[count];
-                }
-                return stageC;
-        }
-    }
-
     /**
      * Settings of a layer, with PyTorch's defaults: eps 1e-5, momentum 0.1, unbiased running
      * variance, no bias correction, affine, tracking running statistics. Each setter checks its
@@ -636,37 +457,25 @@ public final class BatchNorm implements AutoCloseable {
         private boolean trackRunningStats = true;
 
         private Builder(int channels) {
-            if (channels <= 0) {
-                throw new IllegalArgumentException("channels must be positive, got " + channels);
-            }
-            this.channels = channels;
+            this.channels = BatchNormConfig.checkChannels(channels);
         }
 
         /** The variance floor in 1/sqrt(var + eps): positive and finite. */
         public Builder eps(double value) {
-            if (!(value > 0) || Double.isInfinite(value)) {
-                throw new IllegalArgumentException("eps must be a positive finite number, got " + value);
-            }
-            eps = value;
+            eps = BatchNormConfig.checkEps(value);
             return this;
         }
 
         /** Weight of the new batch, in [0, 1] (PyTorch's momentum; default 0.1). */
         public Builder momentum(double value) {
-            if (!(value >= 0 && value <= 1)) {
-                throw new IllegalArgumentException("momentum must be in [0, 1] (weight of the new batch), got " + value);
-            }
-            momentum = value;
+            momentum = BatchNormConfig.checkMomentum(value);
             cumulative = false;
             return this;
         }
 
         /** Weight of the old value, in [0, 1] (Keras's momentum, e.g. 0.99); sets momentum = 1 - decay. */
         public Builder decay(double value) {
-            if (!(value >= 0 && value <= 1)) {
-                throw new IllegalArgumentException("decay must be in [0, 1] (weight of the old value), got " + value);
-            }
-            momentum = 1 - value;
+            momentum = 1 - BatchNormConfig.checkDecay(value);
             cumulative = false;
             return this;
         }
@@ -679,10 +488,7 @@ public final class BatchNorm implements AutoCloseable {
 
         /** Which batch variance the running variance averages (default unbiased). */
         public Builder runningVariance(VarianceEstimator estimator) {
-            if (estimator == null) {
-                throw new IllegalArgumentException("running variance estimator must not be null");
-            }
-            runningVariance = estimator;
+            runningVariance = BatchNormConfig.checkEstimator(estimator);
             return this;
         }
 
@@ -711,20 +517,18 @@ public final class BatchNorm implements AutoCloseable {
          * {@code auto}. Forcing cuda where it does not work throws {@link IllegalStateException}.
          */
         public BatchNorm build() {
-            validate();
-            return build(Backends.create());
-        }
-
-        private void validate() {
-            new BatchNormConfig(channels, eps, momentum, cumulative, runningVariance, biasCorrection, affine,
-                    trackRunningStats);
+            BatchNormConfig config = config(); // settings fail before any backend is probed
+            return new BatchNorm(config, Backends.create());
         }
 
         /** The layer on a given backend (tests pin the CPU thread count this way). */
         BatchNorm build(BatchNormBackend backend) {
-            BatchNormConfig config = new BatchNormConfig(channels, eps, momentum, cumulative, runningVariance,
-                    biasCorrection, affine, trackRunningStats);
-            return new BatchNorm(config, backend);
+            return new BatchNorm(config(), backend);
+        }
+
+        private BatchNormConfig config() {
+            return new BatchNormConfig(channels, eps, momentum, cumulative, runningVariance, biasCorrection, affine,
+                    trackRunningStats);
         }
     }
 }

@@ -1,8 +1,8 @@
 package io.github.batchnorm4j;
 
 /**
- * The immutable settings of one batch-norm layer. Built by {@link BatchNorm.Builder}, which
- * validates every value; the running-average rule lives in {@link #newBatchWeight(long)} so that
+ * The immutable settings of one batch-norm layer. Built by {@link BatchNorm.Builder}; each value
+ * is validated here, once; the running-average rule lives in {@link #newBatchWeight(long)} so that
  * every backend updates the running statistics by the same formula.
  */
 public final class BatchNormConfig {
@@ -23,15 +23,10 @@ public final class BatchNormConfig {
     BatchNormConfig(int channels, double eps, double momentum, boolean cumulativeAverage,
             VarianceEstimator runningVariance, boolean biasCorrection, boolean affine,
             boolean trackRunningStats) {
-        if (channels <= 0) {
-            throw new IllegalArgumentException("channels must be positive, got " + channels);
-        }
-        if (!(eps > 0) || Double.isInfinite(eps)) {
-            throw new IllegalArgumentException("eps must be a positive finite number, got " + eps);
-        }
-        if (!cumulativeAverage && !(momentum >= 0 && momentum <= 1)) {
-            throw new IllegalArgumentException("momentum must be in [0, 1] (decay = 1 - momentum), got "
-                    + momentum);
+        checkChannels(channels);
+        checkEps(eps);
+        if (!cumulativeAverage) {
+            checkMomentum(momentum);
         }
         if (biasCorrection && cumulativeAverage) {
             throw new IllegalArgumentException(
@@ -41,9 +36,7 @@ public final class BatchNormConfig {
             throw new IllegalArgumentException(
                     "bias correction needs momentum > 0 (decay < 1): with momentum 0 the average never moves");
         }
-        if (runningVariance == null) {
-            throw new IllegalArgumentException("running variance estimator must not be null");
-        }
+        checkEstimator(runningVariance);
         this.channels = channels;
         this.eps = eps;
         this.momentum = cumulativeAverage ? Double.NaN : momentum;
@@ -52,6 +45,43 @@ public final class BatchNormConfig {
         this.biasCorrection = biasCorrection;
         this.affine = affine;
         this.trackRunningStats = trackRunningStats;
+    }
+
+    // Each setting is checked here, once, with one message; the builder's setters call these.
+
+    static int checkChannels(int channels) {
+        if (channels <= 0) {
+            throw new IllegalArgumentException("channels must be positive, got " + channels);
+        }
+        return channels;
+    }
+
+    static double checkEps(double eps) {
+        if (!(eps > 0) || Double.isInfinite(eps)) {
+            throw new IllegalArgumentException("eps must be a positive finite number, got " + eps);
+        }
+        return eps;
+    }
+
+    static double checkMomentum(double momentum) {
+        if (!(momentum >= 0 && momentum <= 1)) {
+            throw new IllegalArgumentException("momentum must be in [0, 1] (weight of the new batch), got " + momentum);
+        }
+        return momentum;
+    }
+
+    static double checkDecay(double decay) {
+        if (!(decay >= 0 && decay <= 1)) {
+            throw new IllegalArgumentException("decay must be in [0, 1] (weight of the old value), got " + decay);
+        }
+        return decay;
+    }
+
+    static VarianceEstimator checkEstimator(VarianceEstimator estimator) {
+        if (estimator == null) {
+            throw new IllegalArgumentException("running variance estimator must not be null");
+        }
+        return estimator;
     }
 
     /** C: the number of channels (features). */

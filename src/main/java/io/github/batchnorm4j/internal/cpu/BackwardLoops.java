@@ -32,7 +32,7 @@ final class BackwardLoops {
     /**
      * Writes channel c's dx coefficients into {@code packed}: for each group of 8 channels, their
      * 8 centers, then 8 k, 8 kc and 8 k0, so one vector loop reads one coefficient array instead
-     * of four (NOTES section 33).
+     * of four (design.md, 'Packed dx coefficients').
      */
     static void packGradientCoefficients(float[] packed, int c, float center, float k, float kc, float k0) {
         int at = c / RunSums.LANES * PACKED_GROUP + c % RunSums.LANES;
@@ -47,7 +47,7 @@ final class BackwardLoops {
      * coefficient load when {@code shareLoads}. {@code packed} holds the same coefficients as
      * {@link #packGradientCoefficients} lays them out, for the vector loop that takes one row at a
      * time. Whole rows take no one-loop form here: it measured no faster than one row at a time for
-     * dx (NOTES section 24).
+     * dx (design.md, 'Methods of their own for C2').
      */
     static void gradientApplyRows(float[] dy, int dyi, float[] x, int xi, float[] dx, int dxi, int rows, int stride,
             int c0, int c1, float[] center, float[] k, float[] kc, float[] k0, float[] packed, boolean shareLoads) {

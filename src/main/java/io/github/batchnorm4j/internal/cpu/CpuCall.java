@@ -61,7 +61,7 @@ final class CpuCall {
     /**
      * Each channel's mean rounded to float. x - center is exact for x near the mean, which keeps
      * data with a large mean precise; what the rounding dropped, mean - center, is folded into
-     * shift in double, so the loops load one coefficient array fewer (NOTES section 21).
+     * shift in double, so the loops load one coefficient array fewer (design.md, 'Mean remainder folded into the shift').
      */
     float[] center = new float[0];
     float[] scale = new float[0];
@@ -107,7 +107,7 @@ final class CpuCall {
             // A task takes CHUNK values: a chunk of rows times a block of channels. Rows wider than
             // a block get as many rows per chunk as a block-wide row would, not CHUNK / channels:
             // NC (2048,4096) had 128 chunks of 16 rows, 8 MB of partials and 11% of a training
-            // step in the finish (NOTES section 29).
+            // step in the finish (design.md, 'Chunks per block of channels').
             rowsPerChunk = Math.max(1, CHUNK / channelBlock);
             rowChunks = ceilDiv(rows, rowsPerChunk);
             if ((long) rowChunks * channels > MAX_PARTIALS) {
@@ -131,7 +131,7 @@ final class CpuCall {
             fused = rowChunks == 1;
             // Whole rows streamed from memory go fastest one at a time (from 256 channels in one loop
             // over all their values); rows in cache, and segments of rows wider than a block, share
-            // coefficient loads (NOTES sections 20, 22, 25).
+            // coefficient loads (design.md, 'Short rows one at a time', 'Channels-last whole rows in one loop').
             shareRowLoads = fused || channelBlock < channels;
             ensurePartials((long) rowChunks * channels);
         } else {
@@ -141,7 +141,7 @@ final class CpuCall {
             elementwiseTasks = Math.toIntExact((shape.elementCount() - 1) / CHUNK + 1);
             // A channel's values read for its sums are still in this core's cache when it normalizes
             // them, so x crosses the memory bus once. Backward keeps x and dy, up to twice as much:
-            // what overflows L2 is re-read from L3, still cheaper than memory (NOTES section 16).
+            // what overflows L2 is re-read from L3, still cheaper than memory (design.md, 'Backward fuses too').
             fused = perChannel <= FUSED_CHANNEL_VALUES;
             ensurePartials(tasks);
         }

@@ -46,18 +46,18 @@ final class CpuTuning {
     static final long PARALLEL_MIN_ELEMENTS = 1 << 15;
 
     /**
-     * The row width that splits the channels-last loops (NOTES sections 22-31).
+     * The row width that splits the channels-last loops (design.md, 'Sums loop choice').
      * <ul>
      * <li>Normalize: whole rows back to back at least this long go one row at a time in one loop
      * over all their values (a loop per row of 512 or 1024 channels streamed up to 1.6x slower,
-     * section 22); shorter rows keep the one-row loop, as fast there (section 25).
+     * 'Channels-last whole rows in one loop'); shorter rows keep the one-row loop, as fast there ('Channels-last whole rows in one loop').
      * <li>Sums (statistics and gradients alike): segments of exactly 64 channels keep all their
-     * lanes in registers (section 28). Wider statistics segments of rows at most this long do so
-     * one column of 64 channels at a time (section 31; for gradient sums that made the dx pass
+     * lanes in registers ('Rows of 64 in registers'). Wider statistics segments of rows at most this long do so
+     * one column of 64 channels at a time ('Columns of 64'; for gradient sums that made the dx pass
      * after them slower, so they keep the loops below).
      * <li>Statistics segments at least this wide in longer rows take 8 rows per load of their
-     * lanes (section 27); whole rows of at least this many channels take their gradient sums in
-     * one loop over all their values (section 23); anything else the 4-row loops.
+     * lanes ('Eight rows per load'); whole rows of at least this many channels take their gradient sums in
+     * one loop over all their values ('Whole-row gradient sums'); anything else the 4-row loops.
      * </ul>
      */
     static final int LONG_ROW = 256;

@@ -72,8 +72,8 @@ final class VectorBackwardLoops {
     /**
      * {@link #gradientApply} on rows of channels-last data one row at a time, the vectors reading
      * their coefficients from {@code packed} (one array, not four): NC (4096,1024)'s dx pass ran
-     * 13-26% faster (NOTES section 33). Channels before the first whole group of 8 and after the
-     * last go through the plain code. A method of its own, as the loops of NOTES section 24.
+     * 13-26% faster (design.md, 'Packed dx coefficients'). Channels before the first whole group of 8 and after the
+     * last go through the plain code. A method of its own, as the loops of design.md, 'Methods of their own for C2'.
      */
     static void gradientApplyRowByRow(float[] dy, int dyi, float[] x, int xi, float[] dx, int dxi, int rows,
             int stride, int c0, int c1, float[] center, float[] k, float[] kc, float[] k0, float[] packed) {

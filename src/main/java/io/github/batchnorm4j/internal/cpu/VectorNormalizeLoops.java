@@ -33,13 +33,13 @@ final class VectorNormalizeLoops {
      * Rows of channels-last data, {@value #R} at a time when {@code shareLoads}: each coefficient
      * vector is then loaded once per block of rows instead of once per row (in cache that halves
      * the time per value for C = 64). Short rows streamed from memory go faster one at a time
-     * (NOTES section 20); the caller chooses. Both orders give the same bits. Whole rows back to
+     * (design.md, 'Short rows one at a time'); the caller chooses. Both orders give the same bits. Whole rows back to
      * back have their own loop, {@link #normalizeWholeRows}.
      *
      * <p>Every vector expression is written out here, none in a helper taking FloatVector
      * arguments: C2 compiles a call site it saw cold (the one-row tail, after a run of batches) as
      * a real call, and the vectors passed to it are then boxed on every row. That took single-row
-     * NC (1,1024) inference from 0.17 us to 4-87 us in some benchmark runs (NOTES section 10).
+     * NC (1,1024) inference from 0.17 us to 4-87 us in some benchmark runs (design.md, 'No helper takes vector arguments').
      */
     static void normalizeRows(float[] x, int xi, float[] y, int yi, int rows, int stride, int c0, int c1,
             float[] center, float[] scale, float[] shift, boolean shareLoads) {
@@ -77,8 +77,8 @@ final class VectorNormalizeLoops {
      * {@link #normalizeRows} one row at a time for whole rows back to back (c0 = 0, c1 = stride, a
      * multiple of {@value #W}): one loop over all their values, the channel index wrapping to 0 at
      * each row's end. An inner loop of 64 or 128 vectors per row streamed 1.3-1.6x slower than this
-     * (NOTES section 22). A method of its own: added to the rows loops' method, such a loop made C2
-     * compile their 4-row loops up to 1.7x slower (NOTES section 24).
+     * (design.md, 'Channels-last whole rows in one loop'). A method of its own: added to the rows loops' method, such a loop made C2
+     * compile their 4-row loops up to 1.7x slower (design.md, 'Methods of their own for C2').
      */
     static void normalizeWholeRows(float[] x, int xi, float[] y, int yi, int rows, int stride, float[] center,
             float[] scale, float[] shift) {

@@ -10,7 +10,7 @@ import jdk.incubator.vector.VectorSpecies;
  * time (four memory streams in flight). After each float block the lanes widen into two 256-bit
  * vectors of fp64 lane totals, which become one number only at the end of the run: taking the 8
  * lanes apart after every block (every 16 terms for gradients) instead made NCHW backward 7-9%
- * slower (NOTES section 35). Loaded only when the incubator module is present;
+ * slower (design.md, 'NCHW lane totals in vectors'). Loaded only when the incubator module is present;
  * {@link ScalarRunSums} is its bitwise twin.
  */
 final class VectorRunSums {

@@ -68,8 +68,8 @@ final class VectorStatisticsLoops {
      * channels-last width: the 16 lanes stay in registers across all the rows, loaded and stored
      * once per call, and x is read row after row in memory order. Each lane adds its rows in row
      * order, so the sums are those of one row at a time. A scratch probe timed it at 0.048 against
-     * the 4-row loop's 0.083 ns per value in cache and 0.107 against 0.14 from memory (NOTES
-     * section 28). Vector expressions written out, as in {@link #normalizeRows}.
+     * the 4-row loop's 0.083 ns per value in cache and 0.107 against 0.14 from memory (design.md,
+     * 'Rows of 64 in registers'). Vector expressions written out, as in {@link #normalizeRows}.
      */
     static void accumulateShiftedRowsOf64(float[] x, int xi, int rows, int stride, float[] k, float[] s, float[] q,
             int at) {
@@ -131,7 +131,7 @@ final class VectorStatisticsLoops {
      * last narrower column through the 4-row loop. Each lane still adds its rows in row order.
      * Rows of 1 KiB or less put 4 or more rows in a 4 KiB page, where walking a column down the
      * rows streamed fine; NHWC 80-256 channels trained 13-28% faster (10-15% with AVX2). Rows of
-     * 4 KiB (NC (4096,1024)) walked that way were 16% slower (NOTES section 31).
+     * 4 KiB (NC (4096,1024)) walked that way were 16% slower (design.md, 'Columns of 64').
      */
     static void accumulateShiftedColumnsOf64(float[] x, int xi, int rows, int stride, float[] k, float[] s,
             float[] q, int at, int c0, int c1) {
@@ -149,7 +149,7 @@ final class VectorStatisticsLoops {
      * 256: 8 rows per load and store of the lanes, the rest as there. Each lane still adds its
      * rows in row order, so the sums are those of one row at a time. It loads and stores a lane
      * once per 8 vectors of x, where the one-loop form it replaced (as {@link #normalizeWholeRows})
-     * did so per vector; NC (4096,1024) training ran 7-28% faster (NOTES section 27). Segments of
+     * did so per vector; NC (4096,1024) training ran 7-28% faster (design.md, 'Eight rows per load'). Segments of
      * 64 channels, and rows of at most 256, go through the lanes-in-registers loops
      * ({@link #accumulateShiftedRowsOf64}, {@link #accumulateShiftedColumnsOf64}); other narrower
      * segments keep the 4-row loop (8 rows measured 6-10% slower than 4 at 64 channels). The
@@ -190,7 +190,7 @@ final class VectorStatisticsLoops {
     /**
      * {@link StatisticsLoops#foldLanes}: each float vector widens into two double vectors. The
      * plain loop stayed scalar and took a fifth of the NC (4096,1024) gradient sums, which fold
-     * every 16 rows (NOTES section 34).
+     * every 16 rows (design.md, 'Lanes folded through vectors').
      */
     static void foldLanes(float[] s, float[] q, double[] a, double[] b, int from, int to) {
         FloatVector zero = FloatVector.zero(SPECIES);

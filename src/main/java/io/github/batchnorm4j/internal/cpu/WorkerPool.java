@@ -26,7 +26,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * the threads claim in turn, each runs one contiguous run of tasks in order, a single stream
  * through memory that the hardware prefetcher follows from task to task. Handed out in order,
  * two threads leapfrogged through neighbouring 256 KiB chunks and restarted their streams at
- * every chunk (NOTES section 32: NHWC (64,28,28,256) training 4011 -> 3374 us).
+ * every chunk (design.md, 'Tickets dealt round contiguous regions': NHWC (64,28,28,256) training 4011 -> 3374 us).
  *
  * <p>After a job a worker polls for {@link #SPIN_NANOS} before it parks: a training step submits
  * its jobs microseconds apart, and waking a parked thread takes tens of microseconds, which on

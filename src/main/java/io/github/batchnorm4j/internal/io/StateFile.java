@@ -1,5 +1,6 @@
 package io.github.batchnorm4j.internal.io;
 
+import io.github.batchnorm4j.BatchNorm;
 import io.github.batchnorm4j.BatchNormConfig;
 import io.github.batchnorm4j.StateFileException;
 import io.github.batchnorm4j.VarianceEstimator;
@@ -228,5 +229,74 @@ public final class StateFile {
             throw new StateFileException(path, "member '" + member + "' has shape " + array.shapeString()
                     + " but must be a " + type + " scalar ()");
         }
+    }
+
+    /**
+     * Copies the parameters and running statistics this file holds into {@code state}, as far as
+     * the layer's settings have them; every member is checked (name, dtype, shape against the
+     * layer's C, finite, variance non-negative) before anything changes.
+     */
+    public void applyTo(LayerState state) throws StateFileException {
+        BatchNormConfig config = state.config;
+        int channels = config.channels();
+        float[] gamma = null, beta = null, mean = null, variance = null;
+        long count = 0;
+        if (config.affine()) {
+            gamma = channelVector(WEIGHT, channels, false);
+            beta = channelVector(BIAS, channels, false);
+        }
+        if (config.trackRunningStats()) {
+            mean = channelVector(RUNNING_MEAN, channels, false);
+            variance = channelVector(RUNNING_VAR, channels, true);
+            count = countScalar(NUM_BATCHES_TRACKED);
+        }
+        if (gamma != null) {
+            System.arraycopy(gamma, 0, state.gamma, 0, channels);
+            System.arraycopy(beta, 0, state.beta, 0, channels);
+        }
+        if (mean != null) {
+            System.arraycopy(mean, 0, state.runningMean, 0, channels);
+            System.arraycopy(variance, 0, state.runningVar, 0, channels);
+            state.numBatchesTracked = count;
+        }
+        state.parametersChanged();
+    }
+
+    /**
+     * A new layer with the settings this file records (written by {@code BatchNorm.save}), its
+     * state not yet applied; {@code file} names the file in messages.
+     */
+    public BatchNorm recordedLayer(Path file) throws StateFileException {
+        if (!has(CHANNELS)) {
+            throw new StateFileException(file, "has no batchnorm4j settings (member '" + CHANNELS
+                    + "'); for a plain PyTorch state_dict build the layer and call loadState");
+        }
+        long channels = countScalar(CHANNELS);
+        if (channels == 0 || channels > Integer.MAX_VALUE) {
+            throw new StateFileException(file, "member '" + CHANNELS + "' holds " + channels
+                    + "; it must be a positive channel count");
+        }
+        BatchNorm.Builder builder = BatchNorm.builder((int) channels)
+                .runningVariance(booleanScalar(UNBIASED) ? VarianceEstimator.UNBIASED
+                        : VarianceEstimator.BIASED)
+                .biasCorrection(booleanScalar(BIAS_CORRECTION))
+                .affine(booleanScalar(AFFINE))
+                .trackRunningStats(booleanScalar(TRACK));
+        double eps = doubleScalar(EPS);
+        double momentum = doubleScalar(MOMENTUM);
+        boolean cumulative = booleanScalar(CUMULATIVE);
+        BatchNorm layer;
+        try {
+            builder.eps(eps);
+            if (cumulative) {
+                builder.cumulativeAverage();
+            } else {
+                builder.momentum(momentum);
+            }
+            layer = builder.build();
+        } catch (IllegalArgumentException e) {
+            throw new StateFileException(file, "recorded settings are invalid: " + e.getMessage());
+        }
+        return layer;
     }
 }
