@@ -7,7 +7,7 @@ import java.util.concurrent.locks.LockSupport;
 
 /**
  * Times one op of one shape through the public API in a loop, for A/B comparisons of two builds
- * (NOTES.md): the minimum, quartile and median of per-call times over blocks of calls, after a
+ * (design.md, 'A/B inside one JVM per block of calls'): the minimum, quartile and median of per-call times over blocks of calls, after a
  * quarter of the blocks as warm-up. With a gap, the thread sleeps that long before each call (the
  * sleep is not timed), as when other layers run between batch-norm calls.
  *
