@@ -3,7 +3,6 @@ package io.github.batchnorm4j.internal.cuda;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.batchnorm4j.CudaFailureException;
 import jcuda.CudaException;
