@@ -43,15 +43,15 @@ public final class BatchNorm implements AutoCloseable {
 
     private final HostStaging staging = new HostStaging();
 
-    private BatchNorm(BatchNormConfig config, BatchNormBackend backend) {
+    BatchNorm(BatchNormConfig config, BatchNormBackend backend) {
         this.config = config;
         this.state = new LayerState(config);
         this.backend = backend;
     }
 
     /** A builder for a layer with {@code channels} channels and PyTorch's defaults otherwise. */
-    public static Builder builder(int channels) {
-        return new Builder(channels);
+    public static BatchNormBuilder builder(int channels) {
+        return new BatchNormBuilder(channels);
     }
 
     /**
@@ -214,7 +214,7 @@ public final class BatchNorm implements AutoCloseable {
     public void backward(Shape shape, float[] x, int xOffset, float[] dy, int dyOffset, float[] dx, int dxOffset) {
         enter(shape, false);
         try {
-            checkBackwardShape(shape);
+            state.checkBackwardShape(shape);
             int count = HostArguments.hostCount(shape);
             HostArguments.checkRange("x", x, xOffset, count, shape);
             HostArguments.checkRange("dy", dy, dyOffset, count, shape);
@@ -231,7 +231,7 @@ public final class BatchNorm implements AutoCloseable {
     public void backward(Shape shape, FloatBuffer x, FloatBuffer dy, FloatBuffer dx) {
         enter(shape, false);
         try {
-            checkBackwardShape(shape);
+            state.checkBackwardShape(shape);
             int count = HostArguments.hostCount(shape);
             HostArguments.checkBuffer("x", x, count, shape, false);
             HostArguments.checkBuffer("dy", dy, count, shape, false);
@@ -265,13 +265,13 @@ public final class BatchNorm implements AutoCloseable {
     /** Sets gamma from a copy of {@code values}: C finite floats. */
     public void setGamma(float[] values) {
         requireAffine();
-        set("gamma", values, state.gamma, false);
+        state.setChannelValues("gamma", values, state.gamma, false);
     }
 
     /** Sets beta from a copy of {@code values}: C finite floats. */
     public void setBeta(float[] values) {
         requireAffine();
-        set("beta", values, state.beta, false);
+        state.setChannelValues("beta", values, state.beta, false);
     }
 
     /** A copy of the running mean. */
@@ -289,13 +289,13 @@ public final class BatchNorm implements AutoCloseable {
     /** Sets the running mean: C finite floats. */
     public void setRunningMean(float[] values) {
         requireTracking();
-        set("running mean", values, state.runningMean, false);
+        state.setChannelValues("running mean", values, state.runningMean, false);
     }
 
     /** Sets the running variance: C finite, non-negative floats. */
     public void setRunningVar(float[] values) {
         requireTracking();
-        set("running variance", values, state.runningVar, true);
+        state.setChannelValues("running variance", values, state.runningVar, true);
     }
 
     /** How many training batches the running statistics have seen (t, PyTorch's num_batches_tracked). */
@@ -413,122 +413,6 @@ public final class BatchNorm implements AutoCloseable {
         requireOpen();
         if (state.savedShape == null) {
             throw new IllegalStateException("no forward has run yet, so there are no saved statistics");
-        }
-    }
-
-    void checkBackwardShape(Shape shape) {
-        if (state.savedShape == null) {
-            throw new IllegalStateException("backward needs a forward first: no forward has run on this layer");
-        }
-        if (!state.savedShape.equals(shape)) {
-            throw new IllegalArgumentException("backward shape " + shape + " differs from the latest forward's "
-                    + state.savedShape);
-        }
-    }
-
-    private void set(String what, float[] values, float[] target, boolean nonNegative) {
-        if (values == null || values.length != config.channels()) {
-            throw new IllegalArgumentException(what + " needs C=" + config.channels() + " values, got "
-                    + (values == null ? "null" : values.length));
-        }
-        for (int c = 0; c < values.length; c++) {
-            if (!Float.isFinite(values[c]) || (nonNegative && values[c] < 0)) {
-                throw new IllegalArgumentException(what + " value " + values[c] + " at channel " + c
-                        + (nonNegative ? " must be finite and non-negative" : " must be finite"));
-            }
-        }
-        System.arraycopy(values, 0, target, 0, values.length);
-        state.parametersChanged();
-    }
-
-    /**
-     * Settings of a layer, with PyTorch's defaults: eps 1e-5, momentum 0.1, unbiased running
-     * variance, no bias correction, affine, tracking running statistics. Each setter checks its
-     * value at once.
-     */
-    public static final class Builder {
-        private final int channels;
-        private double eps = BatchNormConfig.DEFAULT_EPS;
-        private double momentum = BatchNormConfig.DEFAULT_MOMENTUM;
-        private boolean cumulative;
-        private VarianceEstimator runningVariance = VarianceEstimator.UNBIASED;
-        private boolean biasCorrection;
-        private boolean affine = true;
-        private boolean trackRunningStats = true;
-
-        private Builder(int channels) {
-            this.channels = BatchNormConfig.checkChannels(channels);
-        }
-
-        /** The variance floor in 1/sqrt(var + eps): positive and finite. */
-        public Builder eps(double value) {
-            eps = BatchNormConfig.checkEps(value);
-            return this;
-        }
-
-        /** Weight of the new batch, in [0, 1] (PyTorch's momentum; default 0.1). */
-        public Builder momentum(double value) {
-            momentum = BatchNormConfig.checkMomentum(value);
-            cumulative = false;
-            return this;
-        }
-
-        /** Weight of the old value, in [0, 1] (Keras's momentum, e.g. 0.99); sets momentum = 1 - decay. */
-        public Builder decay(double value) {
-            momentum = 1 - BatchNormConfig.checkDecay(value);
-            cumulative = false;
-            return this;
-        }
-
-        /** The running statistics become the plain mean over all batches (weight 1/t; PyTorch's momentum=None). */
-        public Builder cumulativeAverage() {
-            cumulative = true;
-            return this;
-        }
-
-        /** Which batch variance the running variance averages (default unbiased). */
-        public Builder runningVariance(VarianceEstimator estimator) {
-            runningVariance = BatchNormConfig.checkEstimator(estimator);
-            return this;
-        }
-
-        /** Divide the exponential average by 1 - decay^t, so it is unbiased from the first batch. */
-        public Builder biasCorrection(boolean enabled) {
-            biasCorrection = enabled;
-            return this;
-        }
-
-        /** Whether the layer has gamma and beta (default true). */
-        public Builder affine(boolean enabled) {
-            affine = enabled;
-            return this;
-        }
-
-        /** Whether training keeps running statistics (default true). */
-        public Builder trackRunningStats(boolean enabled) {
-            trackRunningStats = enabled;
-            return this;
-        }
-
-        /**
-         * The layer, on the backend chosen once per JVM: CUDA where a device, its driver and the
-         * kernels load, else the CPU; the system property {@code batchnorm4j.backend} (over the
-         * environment variable {@code BATCHNORM4J_BACKEND}) forces {@code cpu}, {@code cuda} or
-         * {@code auto}. Forcing cuda where it does not work throws {@link IllegalStateException}.
-         */
-        public BatchNorm build() {
-            BatchNormConfig config = config(); // settings fail before any backend is probed
-            return new BatchNorm(config, Backends.create());
-        }
-
-        /** The layer on a given backend (tests pin the CPU thread count this way). */
-        BatchNorm build(BatchNormBackend backend) {
-            return new BatchNorm(config(), backend);
-        }
-
-        private BatchNormConfig config() {
-            return new BatchNormConfig(channels, eps, momentum, cumulative, runningVariance, biasCorrection, affine,
-                    trackRunningStats);
         }
     }
 }

@@ -1,7 +1,7 @@
 package io.github.batchnorm4j;
 
 /**
- * The immutable settings of one batch-norm layer. Built by {@link BatchNorm.Builder}; each value
+ * The immutable settings of one batch-norm layer. Built by {@link BatchNormBuilder}; each value
  * is validated here, once; the running-average rule lives in {@link #newBatchWeight(long)} so that
  * every backend updates the running statistics by the same formula.
  */

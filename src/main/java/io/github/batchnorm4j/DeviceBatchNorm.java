@@ -54,7 +54,7 @@ public final class DeviceBatchNorm {
     public void backward(Shape shape, CUdeviceptr x, CUdeviceptr dy, CUdeviceptr dx, CUstream stream) {
         layer.enter(shape, false);
         try {
-            layer.checkBackwardShape(shape);
+            layer.state.checkBackwardShape(shape);
             checkTensor("x", x, shape);
             checkTensor("dy", dy, shape);
             checkTensor("dx", dx, shape);

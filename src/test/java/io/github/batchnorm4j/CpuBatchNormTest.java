@@ -199,7 +199,7 @@ class CpuBatchNormTest {
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("averagingModes")
-    void runningStatisticsFollowTheReferenceOverManyBatches(String name, BatchNorm.Builder builder, double momentum,
+    void runningStatisticsFollowTheReferenceOverManyBatches(String name, BatchNormBuilder builder, double momentum,
             boolean unbiased, boolean biasCorrection) {
         Random random = new Random(SEED + name.hashCode());
         Shape[] shapes = {Shape.nchw(4, 3, 5, 5), Shape.nchw(2, 3, 7, 1), Shape.nchw(9, 3, 3, 3)};

@@ -110,11 +110,11 @@ class CudaBackendTest {
     @Test
     void everyAveragingModeMatchesTheCpu() {
         Shape shape = Shape.nchw(4, 3, 5, 5);
-        BatchNorm.Builder[] builders = {BatchNorm.builder(3), BatchNorm.builder(3).cumulativeAverage(),
+        BatchNormBuilder[] builders = {BatchNorm.builder(3), BatchNorm.builder(3).cumulativeAverage(),
             BatchNorm.builder(3).runningVariance(VarianceEstimator.BIASED), BatchNorm.builder(3).decay(0.9)
                     .biasCorrection(true), BatchNorm.builder(3).affine(false).trackRunningStats(false)};
         Random random = new Random(5);
-        for (BatchNorm.Builder builder : builders) {
+        for (BatchNormBuilder builder : builders) {
             try (BatchNorm gpu = builder.build(new CudaBackend(cuda)); BatchNorm cpu = builder.build(new CpuBackend())) {
                 float[] a = new float[(int) shape.elementCount()], b = new float[a.length];
                 for (int step = 0; step < 20; step++) {

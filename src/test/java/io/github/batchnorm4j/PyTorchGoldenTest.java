@@ -53,7 +53,7 @@ class PyTorchGoldenTest {
                 : layout == 1 ? Shape.nchw((int) dims[0], (int) dims[1], (int) dims[2], (int) dims[3])
                 : Shape.nhwc((int) dims[0], (int) dims[2], (int) dims[3], (int) dims[1]);
         double momentum = f.doubleScalar("config_momentum");
-        BatchNorm.Builder builder = BatchNorm.builder(shape.channels()).eps(f.doubleScalar("config_eps"))
+        BatchNormBuilder builder = BatchNorm.builder(shape.channels()).eps(f.doubleScalar("config_eps"))
                 .runningVariance(f.booleanScalar("config_unbiased") ? VarianceEstimator.UNBIASED : VarianceEstimator.BIASED);
         if (Double.isNaN(momentum)) {
             builder.cumulativeAverage();

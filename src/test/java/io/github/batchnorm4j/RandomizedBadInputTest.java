@@ -46,7 +46,7 @@ class RandomizedBadInputTest {
         Map<String, Integer> counts = new TreeMap<>();
         for (int k = 0; k < CASES; k++) {
             Shape shape = randomShape(random);
-            BatchNorm.Builder builder = randomSettings(random, shape.channels());
+            BatchNormBuilder builder = randomSettings(random, shape.channels());
             try (BatchNorm layer = builder.build(backends.get()); BatchNorm twin = builder.build(backends.get())) {
                 step(random, shape, layer, twin);
                 float[][] before = TestData.wholeState(layer);
@@ -297,8 +297,8 @@ class RandomizedBadInputTest {
         return other;
     }
 
-    private static BatchNorm.Builder randomSettings(Random random, int channels) {
-        BatchNorm.Builder builder = BatchNorm.builder(channels).eps(Math.pow(10, -1 - 5 * random.nextDouble()))
+    private static BatchNormBuilder randomSettings(Random random, int channels) {
+        BatchNormBuilder builder = BatchNorm.builder(channels).eps(Math.pow(10, -1 - 5 * random.nextDouble()))
                 .runningVariance(random.nextBoolean() ? VarianceEstimator.UNBIASED : VarianceEstimator.BIASED);
         switch (random.nextInt(3)) {
             case 0:

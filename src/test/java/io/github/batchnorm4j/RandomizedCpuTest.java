@@ -29,7 +29,7 @@ class RandomizedCpuTest {
             double momentum = random.nextInt(4) == 0 ? Double.NaN : 0.01 + 0.98 * random.nextDouble();
             boolean unbiased = random.nextBoolean();
             double eps = Math.pow(10, -1 - 5 * random.nextDouble());
-            BatchNorm.Builder builder = BatchNorm.builder(channels).eps(eps)
+            BatchNormBuilder builder = BatchNorm.builder(channels).eps(eps)
                     .runningVariance(unbiased ? VarianceEstimator.UNBIASED : VarianceEstimator.BIASED);
             if (Double.isNaN(momentum)) {
                 builder.cumulativeAverage();

@@ -1,6 +1,7 @@
 package io.github.batchnorm4j.cli;
 
 import io.github.batchnorm4j.BatchNorm;
+import io.github.batchnorm4j.BatchNormBuilder;
 import io.github.batchnorm4j.StateFileException;
 import io.github.batchnorm4j.io.NpyFloatReader;
 import io.github.batchnorm4j.io.NpyFloatWriter;
@@ -94,7 +95,7 @@ final class ApplyCommand implements Callable<Integer> {
             }
             return recorded;
         }
-        BatchNorm.Builder builder = BatchNorm.builder(channels);
+        BatchNormBuilder builder = BatchNorm.builder(channels);
         if (recorded != null) {
             builder.affine(recorded.config().affine()).trackRunningStats(recorded.config().trackRunningStats());
             recorded.close();

@@ -1,6 +1,7 @@
 package io.github.batchnorm4j.cli;
 
 import io.github.batchnorm4j.BatchNorm;
+import io.github.batchnorm4j.BatchNormBuilder;
 import io.github.batchnorm4j.VarianceEstimator;
 import io.github.batchnorm4j.io.NpyFloatReader;
 import io.github.batchnorm4j.io.NpyFloatWriter;
@@ -105,7 +106,7 @@ final class FitCommand implements Callable<Integer> {
     }
 
     private BatchNorm buildLayer(int channels) {
-        BatchNorm.Builder builder = BatchNorm.builder(channels);
+        BatchNormBuilder builder = BatchNorm.builder(channels);
         if (averaging.momentum != null) {
             builder.momentum(averaging.momentum);
         } else if (averaging.decay != null) {

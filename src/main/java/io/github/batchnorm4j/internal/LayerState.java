@@ -68,6 +68,33 @@ public final class LayerState {
         runningInvStd = new float[c];
     }
 
+    /** Throws unless the latest forward had {@code shape}: backward differentiates that forward. */
+    public void checkBackwardShape(Shape shape) {
+        if (savedShape == null) {
+            throw new IllegalStateException("backward needs a forward first: no forward has run on this layer");
+        }
+        if (!savedShape.equals(shape)) {
+            throw new IllegalArgumentException("backward shape " + shape + " differs from the latest forward's "
+                    + savedShape);
+        }
+    }
+
+    /** Copies C checked values into one of the per-channel parameters; {@code what} names it in messages. */
+    public void setChannelValues(String what, float[] values, float[] target, boolean nonNegative) {
+        if (values == null || values.length != config.channels()) {
+            throw new IllegalArgumentException(what + " needs C=" + config.channels() + " values, got "
+                    + (values == null ? "null" : values.length));
+        }
+        for (int c = 0; c < values.length; c++) {
+            if (!Float.isFinite(values[c]) || (nonNegative && values[c] < 0)) {
+                throw new IllegalArgumentException(what + " value " + values[c] + " at channel " + c
+                        + (nonNegative ? " must be finite and non-negative" : " must be finite"));
+            }
+        }
+        System.arraycopy(values, 0, target, 0, values.length);
+        parametersChanged();
+    }
+
     /** Records that gamma, beta or the running statistics were written. */
     public void parametersChanged() {
         parametersVersion++;

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.batchnorm4j.BatchNorm;
+import io.github.batchnorm4j.BatchNormBuilder;
 import io.github.batchnorm4j.Shape;
 import io.github.batchnorm4j.VarianceEstimator;
 import io.github.batchnorm4j.io.NpyFloatReader;
@@ -126,13 +127,13 @@ class CliTest {
             start.setNumBatchesTracked(5);
             start.save(stateIn);
         }
-        record Option(String[] args, Consumer<BatchNorm.Builder> builder, boolean fromState) {
+        record Option(String[] args, Consumer<BatchNormBuilder> builder, boolean fromState) {
         }
         List<Option> options = List.of(
                 new Option(new String[] {}, b -> { }, false),
                 new Option(new String[] {"--momentum", "0.3"}, b -> b.momentum(0.3), false),
                 new Option(new String[] {"--decay", "0.8"}, b -> b.decay(0.8), false),
-                new Option(new String[] {"--cumulative"}, BatchNorm.Builder::cumulativeAverage, false),
+                new Option(new String[] {"--cumulative"}, BatchNormBuilder::cumulativeAverage, false),
                 new Option(new String[] {"--running-var", "biased"},
                         b -> b.runningVariance(VarianceEstimator.BIASED), false),
                 new Option(new String[] {"--decay", "0.9", "--bias-correction", "--eps", "1e-3"},
@@ -148,7 +149,7 @@ class CliTest {
             String what = String.join(" ", option.args());
             assertEquals(0, run.exitCode(), what + ": " + run);
 
-            BatchNorm.Builder builder = BatchNorm.builder(4);
+            BatchNormBuilder builder = BatchNorm.builder(4);
             option.builder().accept(builder);
             try (BatchNorm layer = builder.build(); BatchNorm fitted = BatchNorm.load(state)) {
                 if (option.fromState()) {

@@ -1,6 +1,7 @@
 package io.github.batchnorm4j.internal.io;
 
 import io.github.batchnorm4j.BatchNorm;
+import io.github.batchnorm4j.BatchNormBuilder;
 import io.github.batchnorm4j.BatchNormConfig;
 import io.github.batchnorm4j.StateFileException;
 import io.github.batchnorm4j.VarianceEstimator;
@@ -276,7 +277,7 @@ public final class StateFile {
             throw new StateFileException(file, "member '" + CHANNELS + "' holds " + channels
                     + "; it must be a positive channel count");
         }
-        BatchNorm.Builder builder = BatchNorm.builder((int) channels)
+        BatchNormBuilder builder = BatchNorm.builder((int) channels)
                 .runningVariance(booleanScalar(UNBIASED) ? VarianceEstimator.UNBIASED
                         : VarianceEstimator.BIASED)
                 .biasCorrection(booleanScalar(BIAS_CORRECTION))

@@ -1,0 +1,95 @@
+package io.github.batchnorm4j;
+
+import io.github.batchnorm4j.internal.Backends;
+import io.github.batchnorm4j.internal.BatchNormBackend;
+
+/**
+ * Settings of a layer, with PyTorch's defaults: eps 1e-5, momentum 0.1, unbiased running
+ * variance, no bias correction, affine, tracking running statistics. Each setter checks its
+ * value at once.
+ */
+public final class BatchNormBuilder {
+    private final int channels;
+    private double eps = BatchNormConfig.DEFAULT_EPS;
+    private double momentum = BatchNormConfig.DEFAULT_MOMENTUM;
+    private boolean cumulative;
+    private VarianceEstimator runningVariance = VarianceEstimator.UNBIASED;
+    private boolean biasCorrection;
+    private boolean affine = true;
+    private boolean trackRunningStats = true;
+
+    BatchNormBuilder(int channels) {
+        this.channels = BatchNormConfig.checkChannels(channels);
+    }
+
+    /** The variance floor in 1/sqrt(var + eps): positive and finite. */
+    public BatchNormBuilder eps(double value) {
+        eps = BatchNormConfig.checkEps(value);
+        return this;
+    }
+
+    /** Weight of the new batch, in [0, 1] (PyTorch's momentum; default 0.1). */
+    public BatchNormBuilder momentum(double value) {
+        momentum = BatchNormConfig.checkMomentum(value);
+        cumulative = false;
+        return this;
+    }
+
+    /** Weight of the old value, in [0, 1] (Keras's momentum, e.g. 0.99); sets momentum = 1 - decay. */
+    public BatchNormBuilder decay(double value) {
+        momentum = 1 - BatchNormConfig.checkDecay(value);
+        cumulative = false;
+        return this;
+    }
+
+    /** The running statistics become the plain mean over all batches (weight 1/t; PyTorch's momentum=None). */
+    public BatchNormBuilder cumulativeAverage() {
+        cumulative = true;
+        return this;
+    }
+
+    /** Which batch variance the running variance averages (default unbiased). */
+    public BatchNormBuilder runningVariance(VarianceEstimator estimator) {
+        runningVariance = BatchNormConfig.checkEstimator(estimator);
+        return this;
+    }
+
+    /** Divide the exponential average by 1 - decay^t, so it is unbiased from the first batch. */
+    public BatchNormBuilder biasCorrection(boolean enabled) {
+        biasCorrection = enabled;
+        return this;
+    }
+
+    /** Whether the layer has gamma and beta (default true). */
+    public BatchNormBuilder affine(boolean enabled) {
+        affine = enabled;
+        return this;
+    }
+
+    /** Whether training keeps running statistics (default true). */
+    public BatchNormBuilder trackRunningStats(boolean enabled) {
+        trackRunningStats = enabled;
+        return this;
+    }
+
+    /**
+     * The layer, on the backend chosen once per JVM: CUDA where a device, its driver and the
+     * kernels load, else the CPU; the system property {@code batchnorm4j.backend} (over the
+     * environment variable {@code BATCHNORM4J_BACKEND}) forces {@code cpu}, {@code cuda} or
+     * {@code auto}. Forcing cuda where it does not work throws {@link IllegalStateException}.
+     */
+    public BatchNorm build() {
+        BatchNormConfig config = config(); // settings fail before any backend is probed
+        return new BatchNorm(config, Backends.create());
+    }
+
+    /** The layer on a given backend (tests pin the CPU thread count this way). */
+    BatchNorm build(BatchNormBackend backend) {
+        return new BatchNorm(config(), backend);
+    }
+
+    private BatchNormConfig config() {
+        return new BatchNormConfig(channels, eps, momentum, cumulative, runningVariance, biasCorrection, affine,
+                trackRunningStats);
+    }
+}
