@@ -4,11 +4,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeFalse;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.github.batchnorm4j.internal.BackendChoice;
 import io.github.batchnorm4j.internal.cpu.CpuBackend;
 import io.github.batchnorm4j.internal.cuda.CudaAvailability;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** Choosing the backend: property over environment, fallback with a reason, forcing. */
@@ -48,6 +50,18 @@ class BackendSelectionTest {
             assertEquals("cpu", layer.backendName());
         }
         assertTrue(BatchNorm.backendReport().startsWith("cpu: CUDA is unavailable: "), BatchNorm.backendReport());
+    }
+
+    @Test
+    @Tag(TestData.GPU)
+    void withCudaAutoPicksItAndSaysWhichDevice() {
+        CudaAvailability cuda = CudaAvailability.get();
+        assumeTrue(cuda.available, "GPU test skipped: " + cuda.reason);
+        System.setProperty(BackendChoice.PROPERTY, "auto");
+        try (BatchNorm layer = BatchNorm.builder(3).build()) {
+            assertEquals("cuda", layer.backendName());
+        }
+        assertEquals("cuda: " + cuda.reason, BatchNorm.backendReport());
     }
 
     @Test

@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Random;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -22,6 +23,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * The CUDA backend against the CPU path and the fp64 reference, on the same random inputs, for
  * every layout and mode. Skipped, with the probe's reason, where no CUDA device works.
  */
+@Tag(TestData.GPU)
 class CudaBackendTest {
     private CudaContext cuda;
 

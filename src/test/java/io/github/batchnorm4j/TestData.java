@@ -6,6 +6,12 @@ import java.util.Random;
 
 /** Seeded random inputs and the sweep of awkward shapes the tests share. */
 public final class TestData {
+    /**
+     * The JUnit tag of tests that need a CUDA device: Maven runs them in the emulated-GPU fork (and
+     * on a real GPU where one is present), never in the plain fork, where they could only skip.
+     */
+    public static final String GPU = "gpu";
+
     private TestData() {
     }
 

@@ -1,0 +1,236 @@
+package io.github.batchnorm4j.emulator;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The one emulated device of a JVM, behind the driver calls of {@link EmulatedDriver}: its
+ * memory, the modules and functions loaded into it, streams and events, and the launches, each
+ * run to completion by the {@link Interpreter} when it is made (a stream's work is in order, so
+ * running it at once is one order the hardware could have chosen). A defect a launch shows is
+ * recorded here, printed, and fails the launch; {@link EmulatorChecks} fails the test that made it.
+ */
+public final class EmulatedGpu {
+    private static EmulatedGpu instance;
+
+    private final DeviceModel model = DeviceModel.configured();
+    private final DeviceMemory memory = new DeviceMemory();
+    private final Schedule schedule = scheduleFromProperty();
+    private final Map<Long, PtxModule> modules = new HashMap<>();
+    /** Function handles are FUNCTION_BASE + 16 * index, so a launch finds its kernel without boxing. */
+    private final List<PtxKernel> functions = new ArrayList<>();
+    private static final long FUNCTION_BASE = 0x100000;
+    private final Map<Long, Long> events = new HashMap<>();
+    private final List<DeviceFault> faults = new ArrayList<>();
+    private final List<LaunchRecord> launches = new ArrayList<>();
+    private long nextHandle = 0x1000;
+    private long modeledNanos;
+    private boolean initialized;
+    private final DeviceThread device = new DeviceThread(this);
+
+    /** A launch as the cost model sees it: its kernel, geometry, interpreter statistics and DRAM sectors. */
+    public record LaunchRecord(String kernel, int[] grid, int[] block, LaunchStatistics statistics,
+            long dramSectors) {
+    }
+
+    /** Driver calls of one kind or another, counted since the device started; a call's share is a difference. */
+    public record Counters(long launches, long synchronizations, long hostToDevice, long deviceToHost,
+            long deviceToDevice, long memsets, long allocations) {
+        public Counters minus(Counters before) {
+            return new Counters(launches - before.launches, synchronizations - before.synchronizations,
+                    hostToDevice - before.hostToDevice, deviceToHost - before.deviceToHost,
+                    deviceToDevice - before.deviceToDevice, memsets - before.memsets,
+                    allocations - before.allocations);
+        }
+    }
+
+    private long synchronizations;
+    private long hostToDevice;
+    private long deviceToHost;
+    private long deviceToDevice;
+    private long memsets;
+    private long allocations;
+
+    /** The device of this JVM (created on the first driver call). */
+    public static synchronized EmulatedGpu get() {
+        if (instance == null) {
+            instance = new EmulatedGpu();
+        }
+        return instance;
+    }
+
+    /** Whether the driver stub reached this JVM's emulator, so tests know they run emulated. */
+    public static synchronized boolean active() {
+        return instance != null && instance.initialized;
+    }
+
+    private static Schedule scheduleFromProperty() {
+        String seed = System.getProperty("batchnorm4j.emulator.seed");
+        return seed == null || seed.isBlank() ? Schedule.DETERMINISTIC : new Schedule(Long.parseLong(seed.trim()));
+    }
+
+    public DeviceModel model() {
+        return model;
+    }
+
+    DeviceMemory memory() {
+        return memory;
+    }
+
+    DeviceThread device() {
+        return device;
+    }
+
+    synchronized void initialize() {
+        initialized = true;
+    }
+
+    synchronized boolean initialized() {
+        return initialized;
+    }
+
+    public synchronized Counters counters() {
+        return new Counters(launches.size(), synchronizations, hostToDevice, deviceToHost, deviceToDevice, memsets,
+                allocations);
+    }
+
+    synchronized void countSynchronization() {
+        synchronizations++;
+    }
+
+    synchronized void countCopy(char direction) {
+        switch (direction) {
+            case 'H' -> hostToDevice++;
+            case 'D' -> deviceToHost++;
+            case 'd' -> deviceToDevice++;
+            case 'M' -> memsets++;
+            default -> allocations++;
+        }
+    }
+
+    synchronized long newHandle() {
+        return nextHandle += 0x10;
+    }
+
+    // ---- modules ----
+
+    synchronized long loadModule(byte[] text) {
+        PtxModule module = PtxModule.parse(new String(text, StandardCharsets.US_ASCII));
+        long handle = newHandle();
+        modules.put(handle, module);
+        return handle;
+    }
+
+    synchronized boolean unloadModule(long handle) {
+        return modules.remove(handle) != null;
+    }
+
+    /** The function's handle, 0 when the module has no such entry, -1 when the module handle is unknown. */
+    synchronized long function(long module, String name) {
+        PtxModule loaded = modules.get(module);
+        if (loaded == null) {
+            return -1;
+        }
+        PtxKernel kernel = loaded.kernel(name);
+        if (kernel == null) {
+            return 0;
+        }
+        int index = functions.indexOf(kernel);
+        if (index < 0) {
+            index = functions.size();
+            functions.add(kernel);
+        }
+        return FUNCTION_BASE + 16L * index;
+    }
+
+    synchronized PtxKernel kernel(long function) {
+        long index = (function - FUNCTION_BASE) / 16;
+        boolean valid = function >= FUNCTION_BASE && (function - FUNCTION_BASE) % 16 == 0 && index < functions.size();
+        return valid ? functions.get((int) index) : null;
+    }
+
+    // ---- launches ----
+
+    /** Runs one launch; a defect is recorded, printed and rethrown. */
+    synchronized LaunchStatistics launch(PtxKernel kernel, int[] grid, int[] block, int sharedBytes, byte[] parameters) {
+        memory.beginLaunch(grid[0] * grid[1] * grid[2]);
+        try {
+            LaunchStatistics statistics = Interpreter.launch(kernel, grid, block, sharedBytes, parameters, memory,
+                    schedule);
+            launches.add(new LaunchRecord(kernel.name(), grid.clone(), block.clone(), statistics, memory.endLaunch()));
+            return statistics;
+        } catch (DeviceFault fault) {
+            memory.endLaunch();
+            record(fault);
+            throw fault;
+        }
+    }
+
+    /** Records a defect the emulator found, and prints it where the test report shows it. */
+    public synchronized void record(DeviceFault fault) {
+        faults.add(fault);
+        System.err.println("[emulator] " + fault.getMessage());
+    }
+
+    /** How many defects were recorded so far; with {@link #faultsFrom} a test's own. */
+    public synchronized int faultCount() {
+        return faults.size();
+    }
+
+    public synchronized List<DeviceFault> faultsFrom(int index) {
+        return new ArrayList<>(faults.subList(index, faults.size()));
+    }
+
+    /**
+     * Runs {@code calls} and returns the defects they showed, removing them from the record, so a
+     * test that provokes defects on purpose is not failed by {@link EmulatorChecks}.
+     */
+    public List<DeviceFault> faultsOf(Runnable calls) {
+        int before = faultCount();
+        calls.run();
+        synchronized (this) {
+            List<DeviceFault> mine = new ArrayList<>(faults.subList(before, faults.size()));
+            faults.subList(before, faults.size()).clear();
+            return mine;
+        }
+    }
+
+    /** Every launch so far (the cost model reads them; tests count them). */
+    public synchronized List<LaunchRecord> launches() {
+        return new ArrayList<>(launches);
+    }
+
+    // ---- events ----
+
+    synchronized long createEvent() {
+        long handle = newHandle();
+        events.put(handle, -1L);
+        return handle;
+    }
+
+    synchronized boolean destroyEvent(long handle) {
+        return events.remove(handle) != null;
+    }
+
+    synchronized boolean recordEvent(long handle) {
+        if (!events.containsKey(handle)) {
+            return false;
+        }
+        events.put(handle, modeledNanos);
+        return true;
+    }
+
+    /** Modeled nanoseconds between two recorded events, or null when either is unknown or unrecorded. */
+    synchronized Long elapsed(long start, long end) {
+        Long a = events.get(start);
+        Long b = events.get(end);
+        return a == null || b == null || a < 0 || b < 0 ? null : b - a;
+    }
+
+    synchronized boolean hasEvent(long handle) {
+        return events.containsKey(handle);
+    }
+}

@@ -1,0 +1,108 @@
+package io.github.batchnorm4j.emulator;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Groups one block's global-memory accesses into warp-level requests: the k-th execution of a
+ * static instruction by the threads of one warp is one request. Threads of a warp run close
+ * together (round-robin slices), so the open requests of a (warp, instruction) pair fit in a
+ * small ring indexed by k; a thread lagging a whole ring behind has its access counted as a
+ * request of its own. Totals cover the requests closed so far; {@link #flush} closes the rest.
+ */
+final class RequestCoalescer {
+    private static final int DEPTH = 32;
+
+    /** The open requests of one (warp, instruction): execution index, bytes and sector set. */
+    private static final class Ring {
+        final long[] k = new long[DEPTH];
+        final int[] bytes = new int[DEPTH];
+        final int[] count = new int[DEPTH];
+        final long[][] sectors = new long[DEPTH][];
+
+        Ring() {
+            Arrays.fill(k, -1);
+            for (int i = 0; i < DEPTH; i++) {
+                sectors[i] = new long[8];
+            }
+        }
+    }
+
+    private final int slots;
+    private final Ring[] rings;
+    private final List<Ring> used = new ArrayList<>();
+    long requests;
+    long bytes;
+    long sectors;
+
+    RequestCoalescer(int warps, int memorySlots) {
+        this.slots = memorySlots;
+        this.rings = new Ring[warps * Math.max(1, memorySlots)];
+    }
+
+    void record(ThreadContext t, int slot, long address, int size) {
+        int k = t.memoryCounts[slot]++;
+        int index = t.warp * slots + slot;
+        Ring ring = rings[index];
+        if (ring == null) {
+            ring = new Ring();
+            rings[index] = ring;
+            used.add(ring);
+        }
+        int i = k & (DEPTH - 1);
+        if (ring.k[i] != k) {
+            if (ring.k[i] > k) {
+                requests++;
+                bytes += size;
+                sectors += ((address + size - 1) >>> 5) - (address >>> 5) + 1;
+                return;
+            }
+            if (ring.k[i] >= 0) {
+                close(ring, i);
+            }
+            ring.k[i] = k;
+            ring.bytes[i] = 0;
+            ring.count[i] = 0;
+        }
+        ring.bytes[i] += size;
+        long last = (address + size - 1) >>> 5;
+        for (long sector = address >>> 5; sector <= last; sector++) {
+            add(ring, i, sector);
+        }
+    }
+
+    private static void add(Ring ring, int i, long sector) {
+        long[] set = ring.sectors[i];
+        int n = ring.count[i];
+        for (int j = n - 1; j >= 0; j--) {
+            if (set[j] == sector) {
+                return;
+            }
+        }
+        if (n == set.length) {
+            set = Arrays.copyOf(set, n * 2);
+            ring.sectors[i] = set;
+        }
+        set[n] = sector;
+        ring.count[i] = n + 1;
+    }
+
+    private void close(Ring ring, int i) {
+        requests++;
+        bytes += ring.bytes[i];
+        sectors += ring.count[i];
+        ring.k[i] = -1;
+    }
+
+    /** Closes every open request (the block has finished). */
+    void flush() {
+        for (Ring ring : used) {
+            for (int i = 0; i < DEPTH; i++) {
+                if (ring.k[i] >= 0) {
+                    close(ring, i);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,257 @@
+package io.github.batchnorm4j.emulator;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The shipped kernels run under the interpreter's checks, deterministic and seeded, for a training
+ * forward and backward in both layouts and for inference; results against an fp64 reference. Any
+ * race, uninitialized read, barrier or shuffle defect in them fails here with a DeviceFault.
+ */
+class ShippedKernelsRunTest {
+    private static final double EPS = 1e-5;
+    private static final double MOMENTUM = 0.1;
+    private static final Schedule[] SCHEDULES = {Schedule.DETERMINISTIC, new Schedule(3), new Schedule(99)};
+
+    private static PtxKernel kernel(String module, String name) {
+        return Fixtures.kernel(Fixtures.shipped(module), name);
+    }
+
+    /** x[n][c][s] (channels-first) or x[n][s][c] (channels-last). */
+    private static float[] data(int n, int c, int s, long seed) {
+        Random random = new Random(seed);
+        float[] x = new float[n * c * s];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) (random.nextGaussian() * 2 + 3);
+        }
+        return x;
+    }
+
+    private static double[][] moments(float[] x, int n, int c, int s, boolean channelsLast) {
+        double[] mean = new double[c];
+        double[] var = new double[c];
+        int m = n * s;
+        for (int ch = 0; ch < c; ch++) {
+            double sum = 0;
+            for (int i = 0; i < m; i++) {
+                sum += x[index(i, ch, n, c, s, channelsLast)];
+            }
+            mean[ch] = sum / m;
+            double sq = 0;
+            for (int i = 0; i < m; i++) {
+                double d = x[index(i, ch, n, c, s, channelsLast)] - mean[ch];
+                sq += d * d;
+            }
+            var[ch] = sq / m;
+        }
+        return new double[][] {mean, var};
+    }
+
+    private static int index(int i, int ch, int n, int c, int s, boolean channelsLast) {
+        int sample = i / s;
+        int position = i % s;
+        return channelsLast ? (sample * s + position) * c + ch : (sample * c + ch) * s + position;
+    }
+
+    private static void assertClose(double expected, double actual, String what) {
+        assertTrue(Math.abs(expected - actual) <= 2e-4 * Math.max(1, Math.abs(expected)),
+                what + ": expected " + expected + ", was " + actual);
+    }
+
+    @Test
+    void trainingForwardAndBackwardChannelsFirst() {
+        for (int spatial : new int[] {7, 8}) {
+            for (Schedule schedule : SCHEDULES) {
+                run(3, 5, spatial, false, schedule);
+            }
+        }
+    }
+
+    @Test
+    void trainingForwardAndBackwardChannelsLast() {
+        for (Schedule schedule : SCHEDULES) {
+            run(3, 40, 7, true, schedule);
+        }
+    }
+
+    private void run(int n, int c, int s, boolean channelsLast, Schedule schedule) {
+        String where = (channelsLast ? "channels-last " : "NCHW ") + n + "x" + c + "x" + s + " " + schedule;
+        int count = n * c * s;
+        int m = n * s;
+        float[] x = data(n, c, s, 17);
+        float[] dy = data(n, c, s, 18);
+        float[] gamma = new float[c];
+        float[] beta = new float[c];
+        for (int ch = 0; ch < c; ch++) {
+            gamma[ch] = 0.5f + ch * 0.25f;
+            beta[ch] = ch - 1.5f;
+        }
+        ByteArrayMemory mem = new ByteArrayMemory(1 << 22);
+        long px = mem.allocateFloats(x);
+        long pdy = mem.allocateFloats(dy);
+        long py = mem.allocate(4L * count);
+        long pdx = mem.allocate(4L * count);
+        long pGamma = mem.allocateFloats(gamma);
+        long pBeta = mem.allocateFloats(beta);
+        long runningMean = mem.allocateFloats(new float[c]);
+        float[] ones = new float[c];
+        java.util.Arrays.fill(ones, 1.0f);
+        long runningVar = mem.allocateFloats(ones);
+        long savedMean = mem.allocate(8L * c);
+        long savedInvstd = mem.allocate(4L * c);
+        long params = mem.allocate(16L * c);
+        long scratch = mem.allocate(32L * c);
+        long status = mem.allocateZeros(4);
+        long blocksDone = mem.allocateZeros(4);
+        int blocksPerChannel = 3;
+        long partials = (long) c * blocksPerChannel;
+        long pCount = mem.allocate(4 * partials);
+        long pMean = mem.allocate(4 * partials);
+        long pM2 = mem.allocate(4 * partials);
+        double scale = (double) m / (m - 1);
+        if (channelsLast) {
+            int rowsPerBlock = (m + blocksPerChannel - 1) / blocksPerChannel;
+            PtxKernel stats = kernel("batch_norm_statistics", "bn_stats_channels_last");
+            byte[] args = new ParameterBuffer(stats).u64(px).u64(m).u64(c).u64(rowsPerBlock).u64(pCount).u64(pMean)
+                    .u64(pM2).f64(EPS).u64(pGamma).u64(pBeta).u32(1).f64(MOMENTUM).f64(scale).u64(runningMean)
+                    .u64(runningVar).u64(savedMean).u64(savedInvstd).u64(params).u64(scratch).u64(status)
+                    .u64(blocksDone).bytes();
+            Interpreter.launch(stats, Fixtures.dim(blocksPerChannel, (c + 31) / 32), Fixtures.dim(32, 4), 0, args, mem,
+                    schedule);
+        } else {
+            int perBlock = (m + blocksPerChannel - 1) / blocksPerChannel;
+            PtxKernel stats = kernel("batch_norm_statistics", "bn_stats_nchw");
+            byte[] args = new ParameterBuffer(stats).u64(px).u64(c).u64(s).u64(m).u64(perBlock).u64(pCount).u64(pMean)
+                    .u64(pM2).f64(EPS).u64(pGamma).u64(pBeta).u32(1).f64(MOMENTUM).f64(scale).u64(runningMean)
+                    .u64(runningVar).u64(savedMean).u64(savedInvstd).u64(params).u64(scratch).u64(status)
+                    .u64(blocksDone).bytes();
+            Interpreter.launch(stats, Fixtures.dim(blocksPerChannel, c), Fixtures.dim(64), 0, args, mem, schedule);
+        }
+        assertEquals(0, mem.getInt(status), where + ": status");
+        assertEquals(0, mem.getInt(blocksDone), where + ": blocks_done is reset for the next launch");
+        double[][] moments = moments(x, n, c, s, channelsLast);
+        double[] mean = moments[0];
+        double[] var = moments[1];
+        double[] saved = mem.doubles(savedMean, c);
+        float[] invstd = mem.floats(savedInvstd, c);
+        float[] rm = mem.floats(runningMean, c);
+        float[] rv = mem.floats(runningVar, c);
+        for (int ch = 0; ch < c; ch++) {
+            assertClose(mean[ch], saved[ch], where + ": mean " + ch);
+            assertClose(1 / Math.sqrt(var[ch] + EPS), invstd[ch], where + ": invstd " + ch);
+            assertClose(MOMENTUM * mean[ch], rm[ch], where + ": running mean " + ch);
+            assertClose(1 - MOMENTUM + MOMENTUM * var[ch] * scale, rv[ch], where + ": running var " + ch);
+        }
+        normalize(mem, px, py, n, c, s, channelsLast, params, schedule);
+        float[] p = mem.floats(params, 4 * c);
+        float[] y = mem.floats(py, count);
+        for (int i = 0; i < count; i++) {
+            int ch = channelsLast ? i % c : i / s % c;
+            float expected = Math.fma((x[i] - p[4 * ch]) - p[4 * ch + 1], p[4 * ch + 2], p[4 * ch + 3]);
+            assertEquals(expected, y[i], where + ": y[" + i + "]");
+        }
+        backward(mem, px, pdy, pdx, n, c, s, channelsLast, savedMean, savedInvstd, pGamma, params, schedule);
+        float[] dx = mem.floats(pdx, count);
+        for (int ch = 0; ch < c; ch++) {
+            double sumDy = 0;
+            double sumDyx = 0;
+            for (int i = 0; i < m; i++) {
+                int at = index(i, ch, n, c, s, channelsLast);
+                sumDy += dy[at];
+                sumDyx += dy[at] * (x[at] - mean[ch]);
+            }
+            double is = 1 / Math.sqrt(var[ch] + EPS);
+            double k = gamma[ch] * is;
+            for (int i = 0; i < m; i++) {
+                int at = index(i, ch, n, c, s, channelsLast);
+                double expected = k * dy[at] - k * is * is * sumDyx / m * (x[at] - mean[ch]) - k * sumDy / m;
+                assertClose(expected, dx[at], where + ": dx[" + at + "]");
+            }
+        }
+    }
+
+    private static void normalize(ByteArrayMemory mem, long px, long py, int n, int c, int s, boolean channelsLast,
+                                  long params, Schedule schedule) {
+        int count = n * c * s;
+        if (channelsLast) {
+            PtxKernel k = kernel("batch_norm_normalize", "bn_normalize_channels_last");
+            byte[] args = new ParameterBuffer(k).u64(px).u64(py).u64(count).u64(c).u64(params).u32(c % 4 == 0 ? 1 : 0)
+                    .bytes();
+            Interpreter.launch(k, Fixtures.dim(4), Fixtures.dim(64), 0, args, mem, schedule);
+        } else {
+            PtxKernel k = kernel("batch_norm_normalize", "bn_normalize_nchw");
+            byte[] args = new ParameterBuffer(k).u64(px).u64(py).u64((long) n * c).u64(c).u64(s).u64(params)
+                    .u32(s % 4 == 0 ? 1 : 0).bytes();
+            Interpreter.launch(k, Fixtures.dim(3), Fixtures.dim(64), 0, args, mem, schedule);
+        }
+    }
+
+    private static void backward(ByteArrayMemory mem, long px, long pdy, long pdx, int n, int c, int s,
+                                 boolean channelsLast, long savedMean, long savedInvstd, long pGamma, long params,
+                                 Schedule schedule) {
+        int m = n * s;
+        int blocks = 2;
+        long partialDy = mem.allocate(8L * c * blocks);
+        long partialDyx = mem.allocate(8L * c * blocks);
+        if (channelsLast) {
+            PtxKernel sums = kernel("batch_norm_backward", "bn_grad_sums_channels_last");
+            byte[] args = new ParameterBuffer(sums).u64(px).u64(pdy).u64(m).u64(c).u64((m + blocks - 1) / blocks)
+                    .u64(savedMean).u64(partialDy).u64(partialDyx).bytes();
+            Interpreter.launch(sums, Fixtures.dim(blocks, (c + 31) / 32), Fixtures.dim(32, 4), 0, args, mem, schedule);
+        } else {
+            PtxKernel sums = kernel("batch_norm_backward", "bn_grad_sums_nchw");
+            byte[] args = new ParameterBuffer(sums).u64(px).u64(pdy).u64(c).u64(s).u64(m).u64((m + blocks - 1) / blocks)
+                    .u64(savedMean).u64(partialDy).u64(partialDyx).bytes();
+            Interpreter.launch(sums, Fixtures.dim(blocks, c), Fixtures.dim(64), 0, args, mem, schedule);
+        }
+        long gammaGrad = mem.allocate(4L * c);
+        long betaGrad = mem.allocate(4L * c);
+        long coefficients = mem.allocate(16L * c);
+        PtxKernel finalize = kernel("batch_norm_backward", "bn_grad_finalize");
+        byte[] args = new ParameterBuffer(finalize).u64(partialDy).u64(partialDyx).u64(blocks).u64(c).u64(m)
+                .u64(savedInvstd).u64(pGamma).u32(1).u32(1).u64(gammaGrad).u64(betaGrad).u64(coefficients).bytes();
+        Interpreter.launch(finalize, Fixtures.dim(1), Fixtures.dim(64), 0, args, mem, schedule);
+        if (channelsLast) {
+            PtxKernel apply = kernel("batch_norm_backward", "bn_grad_apply_channels_last");
+            byte[] a = new ParameterBuffer(apply).u64(px).u64(pdy).u64(pdx).u64((long) m * c).u64(c).u64(params)
+                    .u64(coefficients).bytes();
+            Interpreter.launch(apply, Fixtures.dim(3), Fixtures.dim(64), 0, a, mem, schedule);
+        } else {
+            PtxKernel apply = kernel("batch_norm_backward", "bn_grad_apply_nchw");
+            byte[] a = new ParameterBuffer(apply).u64(px).u64(pdy).u64(pdx).u64((long) n * c).u64(c).u64(s).u64(params)
+                    .u64(coefficients).u32(s % 4 == 0 ? 1 : 0).bytes();
+            Interpreter.launch(apply, Fixtures.dim(3), Fixtures.dim(64), 0, a, mem, schedule);
+        }
+    }
+
+    @Test
+    void inferenceParametersFromRunningStatistics() {
+        PtxKernel k = kernel("batch_norm_normalize", "bn_running_params");
+        int c = 70;
+        float[] rm = new float[c];
+        float[] rv = new float[c];
+        for (int ch = 0; ch < c; ch++) {
+            rm[ch] = ch * 0.5f - 3;
+            rv[ch] = 0.25f + ch;
+        }
+        ByteArrayMemory mem = new ByteArrayMemory(1 << 16);
+        long pm = mem.allocateFloats(rm);
+        long pv = mem.allocateFloats(rv);
+        long saved = mem.allocate(8L * c);
+        long invstd = mem.allocate(4L * c);
+        long params = mem.allocate(16L * c);
+        byte[] args = new ParameterBuffer(k).u64(pm).u64(pv).u64(c).f64(EPS).u64(0).u64(0).u64(saved).u64(invstd)
+                .u64(params).bytes();
+        Interpreter.launch(k, Fixtures.dim(2), Fixtures.dim(32), 0, args, mem, new Schedule(5));
+        for (int ch = 0; ch < c; ch++) {
+            float expected = (float) (1.0 / Math.sqrt((double) rv[ch] + EPS));
+            assertEquals(expected, mem.getFloat(invstd + 4L * ch));
+            assertEquals(rm[ch], mem.getDouble(saved + 8L * ch));
+            assertEquals(expected, mem.getFloat(params + 16L * ch + 8), "scale without gamma");
+            assertEquals(0.0f, mem.getFloat(params + 16L * ch + 12), "shift without beta");
+        }
+    }
+}
