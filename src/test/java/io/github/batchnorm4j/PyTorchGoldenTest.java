@@ -3,7 +3,12 @@ package io.github.batchnorm4j;
 import static io.github.batchnorm4j.Tolerance.assertClose;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.github.batchnorm4j.internal.BatchNormBackend;
+import io.github.batchnorm4j.internal.cpu.CpuBackend;
+import io.github.batchnorm4j.internal.cuda.CudaAvailability;
+import io.github.batchnorm4j.internal.cuda.CudaBackend;
 import io.github.batchnorm4j.internal.io.StateFile;
 import java.io.IOException;
 import java.io.InputStream;
@@ -11,6 +16,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -45,6 +51,19 @@ class PyTorchGoldenTest {
     @ParameterizedTest
     @MethodSource("cases")
     void matchesPyTorch(String name) throws IOException {
+        matchesPyTorch(name, new CpuBackend());
+    }
+
+    @ParameterizedTest
+    @MethodSource("cases")
+    @Tag(TestData.GPU)
+    void matchesPyTorchOnCuda(String name) throws IOException {
+        CudaAvailability availability = CudaAvailability.get();
+        assumeTrue(availability.available, "GPU test skipped: " + availability.reason);
+        matchesPyTorch(name, new CudaBackend(availability.context));
+    }
+
+    private static void matchesPyTorch(String name, BatchNormBackend backend) throws IOException {
         StateFile f = fixture(name);
         long[] dims = new long[4];
         f.member("config_shape").data.asLongBuffer().get(dims);
@@ -60,7 +79,7 @@ class PyTorchGoldenTest {
         } else {
             builder.momentum(momentum);
         }
-        try (BatchNorm layer = builder.build()) {
+        try (BatchNorm layer = builder.build(backend)) {
             layer.setGamma(floats(f, "weight"));
             layer.setBeta(floats(f, "bias"));
             long batches = f.longScalar("batches");

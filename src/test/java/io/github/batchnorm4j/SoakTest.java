@@ -3,6 +3,12 @@ package io.github.batchnorm4j;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.github.batchnorm4j.internal.cpu.CpuBackend;
+import io.github.batchnorm4j.internal.cuda.CudaAvailability;
+import io.github.batchnorm4j.internal.cuda.CudaBackend;
+import io.github.batchnorm4j.internal.cuda.CudaContext;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.nio.ByteBuffer;
@@ -14,6 +20,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Random;
+import jcuda.driver.CUresult;
+import jcuda.driver.JCudaDriver;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -25,6 +34,8 @@ import org.junit.jupiter.api.Test;
  */
 class SoakTest {
     private static final int STEPS = 100_000;
+    private static final int CUDA_STEPS = 300;
+    private static final int CUDA_LAYERS = 50;
     private static final long HEAP_TOLERANCE = 2L << 20;
     private static final int WARM_UP_ROUND = 5_000;
     /** 200 rounds of 5,000 steps: about 10 s on the 2-core CI machine. */
@@ -199,6 +210,85 @@ class SoakTest {
         long growth = usedHeapAfterGc() - before;
         assertEquals(300, closed.size());
         return growth;
+    }
+
+    /**
+     * The shorter soak on CUDA (the emulator in CI, where a step of these shapes costs a few
+     * milliseconds): {@link #CUDA_STEPS} steps of the CPU soak's two layers, each beside a CPU twin,
+     * then {@link #CUDA_LAYERS} CUDA layers built, used and closed. Device memory in use is the same,
+     * to the byte, across the steps and after the layers are closed; the heap is flat; the twins'
+     * running statistics agree.
+     */
+    @Test
+    @Tag(TestData.GPU)
+    void deviceMemoryAndHeapStayFlatOnCuda() {
+        CudaAvailability availability = CudaAvailability.get();
+        assumeTrue(availability.available, "GPU test skipped: " + availability.reason);
+        CudaContext cuda = availability.context;
+        Shape batch = Shape.nchw(8, 16, 5, 5);
+        Shape single = Shape.nchw(1, 16, 5, 5);
+        Shape dense = Shape.nc(32, 64);
+        Random random = new Random(51);
+        float[] x = TestData.activations(random, batch, 20), dy = TestData.gaussian(random, x.length);
+        float[] one = TestData.activations(random, single, 20);
+        float[] d = TestData.activations(random, dense, -3), dGrad = TestData.gaussian(random, d.length);
+        float[][] out = {new float[x.length], new float[x.length], new float[one.length], new float[d.length]};
+        long freeAtStart = freeDeviceBytes(cuda);
+        long[] free = new long[2];
+        long[] heap = new long[2];
+        BatchNorm[] layers = {BatchNorm.builder(16).build(new CudaBackend(cuda)),
+            BatchNorm.builder(64).build(new CudaBackend(cuda)), BatchNorm.builder(16).build(new CpuBackend()),
+            BatchNorm.builder(64).build(new CpuBackend())};
+        try {
+            for (int i = 0; i < CUDA_STEPS + 1; i++) {
+                for (int twin = 0; twin < 2; twin++) {
+                    BatchNorm conv = layers[2 * twin], fc = layers[2 * twin + 1];
+                    conv.forwardTraining(batch, x, out[0]);
+                    conv.backward(batch, x, dy, out[1]);
+                    conv.forwardInference(single, one, out[2]);
+                    fc.forwardTraining(dense, d, out[3]);
+                    fc.backward(dense, d, dGrad, out[3]);
+                }
+                if (i == 0 || i == CUDA_STEPS) { // after the first step every buffer has its size
+                    free[i == 0 ? 0 : 1] = freeDeviceBytes(cuda);
+                    heap[i == 0 ? 0 : 1] = usedHeapAfterGc();
+                }
+            }
+            for (int i = 0; i < 2; i++) {
+                Tolerance.assertClose("running mean " + i, layers[i + 2].runningMean(), layers[i].runningMean(), 1e-5,
+                        1e-5);
+                Tolerance.assertClose("running var " + i, layers[i + 2].runningVar(), layers[i].runningVar(), 1e-5,
+                        1e-5);
+                assertEquals(CUDA_STEPS + 1, layers[i].numBatchesTracked());
+            }
+        } finally {
+            for (BatchNorm layer : layers) {
+                layer.close();
+            }
+        }
+        for (int i = 0; i < CUDA_LAYERS; i++) {
+            try (BatchNorm layer = BatchNorm.builder(16).build(new CudaBackend(cuda))) {
+                layer.forwardTraining(batch, x, out[0]);
+                layer.backward(batch, x, dy, out[1]);
+            }
+        }
+        long freeAtEnd = freeDeviceBytes(cuda);
+        String report = String.format(Locale.ROOT, "cuda soak: %d steps; device bytes free %d after the first step, "
+                + "%d after the last; %d at the start, %d after %d more layers built, used and closed; heap after GC "
+                + "%+d bytes over the steps%n", CUDA_STEPS, free[0], free[1], freeAtStart, freeAtEnd, CUDA_LAYERS,
+                heap[1] - heap[0]);
+        System.out.print(report);
+        assertEquals(free[0], free[1], "device memory in use grew over the steps: " + report);
+        assertEquals(freeAtStart, freeAtEnd, "closed layers left device memory allocated: " + report);
+        assertTrue(Math.abs(heap[1] - heap[0]) < HEAP_TOLERANCE, report);
+    }
+
+    private static long freeDeviceBytes(CudaContext cuda) {
+        cuda.makeCurrent();
+        long[] free = new long[1];
+        long[] total = new long[1];
+        assertEquals(CUresult.CUDA_SUCCESS, JCudaDriver.cuMemGetInfo(free, total), "cuMemGetInfo");
+        return free[0];
     }
 
     private static long usedHeapAfterGc() {

@@ -133,7 +133,7 @@ public final class EmulatedDriver {
         EmulatedGpu gpu = gpu();
         synchronized (gpu) {
             long address = gpu.memory().allocate(bytes);
-            gpu.countCopy('A');
+            gpu.countAllocation();
             return address == 0 ? OUT_OF_MEMORY : address;
         }
     }
@@ -171,50 +171,33 @@ public final class EmulatedDriver {
     // Copies and memsets: no lambda, no buffer object, so steady-state calls allocate nothing.
 
     static long memset8(long target, long value, long bytes, long stream) {
-        EmulatedGpu gpu = gpu();
-        synchronized (gpu) {
-            gpu.countCopy('M');
-            try {
-                gpu.memory().memset(target, (byte) value, bytes);
-                return SUCCESS;
-            } catch (DeviceFault fault) {
-                return refused(gpu, fault);
-            }
-        }
+        return transfer(Transfer.MEMSET, target, value, bytes);
     }
 
     static long copyHostToDevice(long target, long host, long bytes, long stream) {
-        EmulatedGpu gpu = gpu();
-        synchronized (gpu) {
-            gpu.countCopy('H');
-            try {
-                gpu.memory().copyIn(target, host, bytes);
-                return SUCCESS;
-            } catch (DeviceFault fault) {
-                return refused(gpu, fault);
-            }
-        }
+        return transfer(Transfer.HOST_TO_DEVICE, target, host, bytes);
     }
 
     static long copyDeviceToHost(long host, long source, long bytes, long stream) {
-        EmulatedGpu gpu = gpu();
-        synchronized (gpu) {
-            gpu.countCopy('D');
-            try {
-                gpu.memory().copyOut(host, source, bytes);
-                return SUCCESS;
-            } catch (DeviceFault fault) {
-                return refused(gpu, fault);
-            }
-        }
+        return transfer(Transfer.DEVICE_TO_HOST, host, source, bytes);
     }
 
     static long copyDeviceToDevice(long target, long source, long bytes, long stream) {
+        return transfer(Transfer.DEVICE_TO_DEVICE, target, source, bytes);
+    }
+
+    /** One copy or memset (for a memset, {@code source} is the byte value), counted with its bytes. */
+    private static long transfer(Transfer kind, long target, long source, long bytes) {
         EmulatedGpu gpu = gpu();
         synchronized (gpu) {
-            gpu.countCopy('d');
+            gpu.count(kind, bytes);
             try {
-                gpu.memory().copy(target, source, bytes);
+                switch (kind) {
+                    case MEMSET -> gpu.memory().memset(target, (byte) source, bytes);
+                    case HOST_TO_DEVICE -> gpu.memory().copyIn(target, source, bytes);
+                    case DEVICE_TO_HOST -> gpu.memory().copyOut(target, source, bytes);
+                    case DEVICE_TO_DEVICE -> gpu.memory().copy(target, source, bytes);
+                }
                 return SUCCESS;
             } catch (DeviceFault fault) {
                 return refused(gpu, fault);

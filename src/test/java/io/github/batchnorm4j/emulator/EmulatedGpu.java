@@ -36,22 +36,24 @@ public final class EmulatedGpu {
             long dramSectors) {
     }
 
-    /** Driver calls of one kind or another, counted since the device started; a call's share is a difference. */
+    /**
+     * Driver calls of one kind or another, counted since the device started, with the bytes of
+     * copies between host and device; a call's share is a difference ({@link #minus}).
+     */
     public record Counters(long launches, long synchronizations, long hostToDevice, long deviceToHost,
-            long deviceToDevice, long memsets, long allocations) {
+            long deviceToDevice, long memsets, long allocations, long hostToDeviceBytes, long deviceToHostBytes) {
         public Counters minus(Counters before) {
             return new Counters(launches - before.launches, synchronizations - before.synchronizations,
                     hostToDevice - before.hostToDevice, deviceToHost - before.deviceToHost,
                     deviceToDevice - before.deviceToDevice, memsets - before.memsets,
-                    allocations - before.allocations);
+                    allocations - before.allocations, hostToDeviceBytes - before.hostToDeviceBytes,
+                    deviceToHostBytes - before.deviceToHostBytes);
         }
     }
 
     private long synchronizations;
-    private long hostToDevice;
-    private long deviceToHost;
-    private long deviceToDevice;
-    private long memsets;
+    private final long[] transfers = new long[Transfer.values().length];
+    private final long[] transferBytes = new long[Transfer.values().length];
     private long allocations;
 
     /** The device of this JVM (created on the first driver call). */
@@ -93,22 +95,23 @@ public final class EmulatedGpu {
     }
 
     public synchronized Counters counters() {
-        return new Counters(launches.size(), synchronizations, hostToDevice, deviceToHost, deviceToDevice, memsets,
-                allocations);
+        return new Counters(launches.size(), synchronizations, transfers[Transfer.HOST_TO_DEVICE.ordinal()],
+                transfers[Transfer.DEVICE_TO_HOST.ordinal()], transfers[Transfer.DEVICE_TO_DEVICE.ordinal()],
+                transfers[Transfer.MEMSET.ordinal()], allocations, transferBytes[Transfer.HOST_TO_DEVICE.ordinal()],
+                transferBytes[Transfer.DEVICE_TO_HOST.ordinal()]);
     }
 
     synchronized void countSynchronization() {
         synchronizations++;
     }
 
-    synchronized void countCopy(char direction) {
-        switch (direction) {
-            case 'H' -> hostToDevice++;
-            case 'D' -> deviceToHost++;
-            case 'd' -> deviceToDevice++;
-            case 'M' -> memsets++;
-            default -> allocations++;
-        }
+    synchronized void count(Transfer kind, long bytes) {
+        transfers[kind.ordinal()]++;
+        transferBytes[kind.ordinal()] += bytes;
+    }
+
+    synchronized void countAllocation() {
+        allocations++;
     }
 
     synchronized long newHandle() {

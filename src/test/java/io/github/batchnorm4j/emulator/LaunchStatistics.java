@@ -5,8 +5,9 @@ package io.github.batchnorm4j.emulator;
  * instructions whose guard predicate was false (they are issued all the same).
  *
  * <p>A global-memory request is one static ld/st/atom (global or generic address that resolved
- * to global memory) executed by the threads of one warp for their k-th time; its bytes are what
- * the threads asked for and its sectors the distinct 32-byte sectors they touched. Sector
+ * to global memory) executed by the threads of one warp for their k-th time; its bytes are the
+ * distinct addresses the threads named times the access size (a broadcast counts once) and its
+ * sectors the distinct 32-byte sectors they touched. Sector
  * efficiency is {@code globalRequestBytes / (32 * globalRequestSectors)}.
  *
  * @param instructions        all executed instructions

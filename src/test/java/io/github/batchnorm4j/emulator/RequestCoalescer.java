@@ -9,22 +9,27 @@ import java.util.List;
  * static instruction by the threads of one warp is one request. Threads of a warp run close
  * together (round-robin slices), so the open requests of a (warp, instruction) pair fit in a
  * small ring indexed by k; a thread lagging a whole ring behind has its access counted as a
- * request of its own. Totals cover the requests closed so far; {@link #flush} closes the rest.
+ * request of its own. A request's bytes are the distinct addresses its threads named times the
+ * access size (a broadcast of one value to 32 threads uses 4 bytes, as the hardware fetches them
+ * once). Totals cover the requests closed so far; {@link #flush} closes the rest.
  */
 final class RequestCoalescer {
     private static final int DEPTH = 32;
 
-    /** The open requests of one (warp, instruction): execution index, bytes and sector set. */
+    /** The open requests of one (warp, instruction): execution index, access size, address and sector sets. */
     private static final class Ring {
         final long[] k = new long[DEPTH];
-        final int[] bytes = new int[DEPTH];
+        final int[] size = new int[DEPTH];
         final int[] count = new int[DEPTH];
         final long[][] sectors = new long[DEPTH][];
+        final int[] addressCount = new int[DEPTH];
+        final long[][] addresses = new long[DEPTH][];
 
         Ring() {
             Arrays.fill(k, -1);
             for (int i = 0; i < DEPTH; i++) {
                 sectors[i] = new long[8];
+                addresses[i] = new long[32];
             }
         }
     }
@@ -62,10 +67,11 @@ final class RequestCoalescer {
                 close(ring, i);
             }
             ring.k[i] = k;
-            ring.bytes[i] = 0;
+            ring.size[i] = size;
             ring.count[i] = 0;
+            ring.addressCount[i] = 0;
         }
-        ring.bytes[i] += size;
+        addAddress(ring, i, address);
         long last = (address + size - 1) >>> 5;
         for (long sector = address >>> 5; sector <= last; sector++) {
             add(ring, i, sector);
@@ -88,9 +94,25 @@ final class RequestCoalescer {
         ring.count[i] = n + 1;
     }
 
+    private static void addAddress(Ring ring, int i, long address) {
+        long[] set = ring.addresses[i];
+        int n = ring.addressCount[i];
+        for (int j = n - 1; j >= 0; j--) {
+            if (set[j] == address) {
+                return;
+            }
+        }
+        if (n == set.length) {
+            set = Arrays.copyOf(set, n * 2);
+            ring.addresses[i] = set;
+        }
+        set[n] = address;
+        ring.addressCount[i] = n + 1;
+    }
+
     private void close(Ring ring, int i) {
         requests++;
-        bytes += ring.bytes[i];
+        bytes += (long) ring.addressCount[i] * ring.size[i];
         sectors += ring.count[i];
         ring.k[i] = -1;
     }
