@@ -29,6 +29,10 @@ final class DeviceAllocation {
     int[] writerLaunch;
     int[] writerBlock;
     int[] writerSequence;
+    /** Per 4-byte word: the launch, block and access number of its latest plain reader (write-after-read). */
+    int[] readerLaunch;
+    int[] readerBlock;
+    int[] readerSequence;
 
     DeviceAllocation(long base, int size) {
         this.base = base;
@@ -80,6 +84,15 @@ final class DeviceAllocation {
             writerLaunch = new int[words];
             writerBlock = new int[words];
             writerSequence = new int[words];
+        }
+    }
+
+    void trackReaders() {
+        if (readerLaunch == null) {
+            int words = (size + 3) / 4;
+            readerLaunch = new int[words];
+            readerBlock = new int[words];
+            readerSequence = new int[words];
         }
     }
 

@@ -191,6 +191,7 @@ final class DeviceMemory implements GlobalMemory {
             if (allocation.writerLaunch != null) {
                 checkRead(allocation, offset, size, kind, block);
             }
+            noteRead(allocation, offset, size, block);
         }
         return allocation.read(offset, size);
     }
@@ -236,9 +237,26 @@ final class DeviceMemory implements GlobalMemory {
         }
     }
 
-    private void checkWrite(DeviceAllocation allocation, int offset, int size, AccessKind kind, int block) {
-        int sequence = races.nextWrite(block);
+    /** Tags the words with this read, so a later write by another block can be checked against it. */
+    private void noteRead(DeviceAllocation allocation, int offset, int size, int block) {
+        allocation.trackReaders();
+        int sequence = races.nextAccess(block);
         for (int w = offset >> 2; w <= (offset + size - 1) >> 2; w++) {
+            allocation.readerLaunch[w] = races.launch();
+            allocation.readerBlock[w] = block;
+            allocation.readerSequence[w] = sequence;
+        }
+    }
+
+    private void checkWrite(DeviceAllocation allocation, int offset, int size, AccessKind kind, int block) {
+        int sequence = races.nextAccess(block);
+        for (int w = offset >> 2; w <= (offset + size - 1) >> 2; w++) {
+            if (allocation.readerLaunch != null && allocation.readerLaunch[w] == races.launch()
+                    && allocation.readerBlock[w] != block && kind != AccessKind.ATOMIC
+                    && !races.ordered(allocation.readerBlock[w], allocation.readerSequence[w], block)) {
+                throw race(allocation, w, "overwrites a word block " + allocation.readerBlock[w] + " read, with no "
+                        + "fence and atomic ordering the read before the write", block);
+            }
             if (allocation.writerLaunch[w] == races.launch()) {
                 int writer = allocation.writerBlock[w];
                 int previous = allocation.writerSequence[w];

@@ -91,6 +91,18 @@ class EmulatedGpuChecksTest {
     }
 
     @Test
+    void aBlockOverwritingWhatAnotherReadIsARace() {
+        CUdeviceptr p = allocate(4);
+        CUdeviceptr out = allocate(4);
+        assertEquals(CUresult.CUDA_SUCCESS, cuMemcpyHtoD(p, Pointer.to(new float[] {1}), 4));
+        assertClean(launch("other_block_overwrites_a_read", 1, 32, pointer(p), pointer(out)));
+        List<DeviceFault> faults = faults(CUresult.CUDA_ERROR_LAUNCH_FAILED,
+                () -> launch("other_block_overwrites_a_read", 2, 32, pointer(p), pointer(out)));
+        assertFault(faults, "racecheck", "other_block_overwrites_a_read", "overwrites a word block 0 read");
+        free(p, out);
+    }
+
+    @Test
     void theLastBlockProtocolNeedsItsFence() {
         int blocks = 5;
         CUdeviceptr partial = allocate(4 * blocks);

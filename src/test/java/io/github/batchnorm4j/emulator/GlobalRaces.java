@@ -10,7 +10,9 @@ import java.util.Map;
  * so a block may read or overwrite a global word another block wrote only when a fence and an
  * atomic order the two: the writer wrote, fenced ({@code membar.gl}), then did an atomic on some
  * word Z; the reader did an atomic on Z after that (the last-block-to-finish protocol). Anything
- * else is a race, even where the emulator's own order happened to give the right answer.
+ * else is a race, even where the emulator's own order happened to give the right answer. The
+ * same holds the other way round: a block may overwrite a word another block read only when the
+ * reader published its read the same way (only the latest reader of a word is remembered).
  *
  * <p>Bookkeeping is per block, not per thread: a fence by one thread of a block is taken to
  * cover the block's earlier writes (in the kernels here the writes come before a barrier and
@@ -18,12 +20,12 @@ import java.util.Map;
  * written during the launch is a race whoever wrote it: that path may serve stale data.
  */
 final class GlobalRaces {
-    /** What a block made visible: its writes up to {@code published}, through an atomic on {@code word}. */
+    /** What a block made visible: its accesses up to {@code published}, through an atomic on {@code word}. */
     private record Publication(long word, long order, int published) {
     }
 
     private final int launch;
-    private final int[] writes;
+    private final int[] accesses;
     private final int[] fenced;
     private final Map<Integer, List<Publication>> publications = new HashMap<>();
     /** Per block, per atomic word: the order of the block's latest atomic on it. */
@@ -34,7 +36,7 @@ final class GlobalRaces {
 
     GlobalRaces(int launch, int blocks) {
         this.launch = launch;
-        this.writes = new int[blocks];
+        this.accesses = new int[blocks];
         this.fenced = new int[blocks];
     }
 
@@ -42,13 +44,13 @@ final class GlobalRaces {
         return launch;
     }
 
-    /** Numbers a plain or atomic write by {@code block}; the number goes into the word's writer tag. */
-    int nextWrite(int block) {
-        return ++writes[block];
+    /** Numbers a read or write by {@code block}; the number goes into the word's reader or writer tag. */
+    int nextAccess(int block) {
+        return ++accesses[block];
     }
 
     void fence(int block) {
-        fenced[block] = writes[block];
+        fenced[block] = accesses[block];
     }
 
     /** An atomic by {@code block} on {@code word}: it acquires what others published there and publishes its fenced writes. */
@@ -69,7 +71,7 @@ final class GlobalRaces {
         return mine != null && mine.equals(lastAtomic.get(word));
     }
 
-    /** Whether write number {@code sequence} of block {@code writer} is ordered before the current access of {@code reader}. */
+    /** Whether access number {@code sequence} of block {@code writer} is ordered before the current access of {@code reader}. */
     boolean ordered(int writer, int sequence, int reader) {
         List<Publication> published = publications.get(writer);
         Map<Long, Long> seen = acquired.get(reader);

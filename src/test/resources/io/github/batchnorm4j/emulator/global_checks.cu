@@ -52,3 +52,15 @@ extern "C" __global__ void sum_in_last_block(float* partial, unsigned int* done,
         *done = 0;
     }
 }
+
+// Block 0 reads p[0], block 1 overwrites it: a write-after-read race between blocks (one block
+// alone is clean).
+extern "C" __global__ void other_block_overwrites_a_read(float* p, float* out) {
+    if (threadIdx.x == 0) {
+        if (blockIdx.x == 0) {
+            out[0] = p[0];
+        } else {
+            p[0] = 2.0f;
+        }
+    }
+}
