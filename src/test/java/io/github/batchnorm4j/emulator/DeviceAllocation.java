@@ -25,14 +25,9 @@ final class DeviceAllocation {
     final java.util.BitSet sectors = new java.util.BitSet();
     int sectorsLaunch;
 
-    /** Per 4-byte word: the launch, block and write number of its latest writer (see {@link GlobalRaces}). */
-    int[] writerLaunch;
-    int[] writerBlock;
-    int[] writerSequence;
-    /** Per 4-byte word: the launch, block and access number of its latest plain reader (write-after-read). */
-    int[] readerLaunch;
-    int[] readerBlock;
-    int[] readerSequence;
+    /** Per 4-byte word, its latest writer and its latest plain reader in a launch; null until needed. */
+    WordTags writers;
+    WordTags readers;
 
     DeviceAllocation(long base, int size) {
         this.base = base;
@@ -79,20 +74,14 @@ final class DeviceAllocation {
     }
 
     void trackWriters() {
-        if (writerLaunch == null) {
-            int words = (size + 3) / 4;
-            writerLaunch = new int[words];
-            writerBlock = new int[words];
-            writerSequence = new int[words];
+        if (writers == null) {
+            writers = new WordTags((size + 3) / 4);
         }
     }
 
     void trackReaders() {
-        if (readerLaunch == null) {
-            int words = (size + 3) / 4;
-            readerLaunch = new int[words];
-            readerBlock = new int[words];
-            readerSequence = new int[words];
+        if (readers == null) {
+            readers = new WordTags((size + 3) / 4);
         }
     }
 

@@ -188,7 +188,7 @@ final class DeviceMemory implements GlobalMemory {
         }
         if (races != null) {
             touch(allocation, offset, size);
-            if (allocation.writerLaunch != null) {
+            if (allocation.writers != null) {
                 checkRead(allocation, offset, size, kind, block);
             }
             noteRead(allocation, offset, size, block);
@@ -221,15 +221,15 @@ final class DeviceMemory implements GlobalMemory {
 
     private void checkRead(DeviceAllocation allocation, int offset, int size, AccessKind kind, int block) {
         for (int w = offset >> 2; w <= (offset + size - 1) >> 2; w++) {
-            if (allocation.writerLaunch[w] != races.launch()) {
+            if (allocation.writers.launch[w] != races.launch()) {
                 continue;
             }
-            int writer = allocation.writerBlock[w];
+            int writer = allocation.writers.block[w];
             if (kind == AccessKind.LOAD_NONCOHERENT) {
                 throw race(allocation, w, "ld.global.nc reads a word block " + writer
                         + " wrote during this launch (the read-only path may return stale data)", block);
             }
-            int sequence = allocation.writerSequence[w];
+            int sequence = allocation.writers.sequence[w];
             if (writer != block && !orderedAfter(allocation, w, sequence, writer, kind, block)) {
                 throw race(allocation, w, "reads a word block " + writer + " wrote, with no fence and atomic ordering"
                         + " the write before the read", block);
@@ -242,32 +242,28 @@ final class DeviceMemory implements GlobalMemory {
         allocation.trackReaders();
         int sequence = races.nextAccess(block);
         for (int w = offset >> 2; w <= (offset + size - 1) >> 2; w++) {
-            allocation.readerLaunch[w] = races.launch();
-            allocation.readerBlock[w] = block;
-            allocation.readerSequence[w] = sequence;
+            allocation.readers.tag(w, races.launch(), block, sequence);
         }
     }
 
     private void checkWrite(DeviceAllocation allocation, int offset, int size, AccessKind kind, int block) {
         int sequence = races.nextAccess(block);
         for (int w = offset >> 2; w <= (offset + size - 1) >> 2; w++) {
-            if (allocation.readerLaunch != null && allocation.readerLaunch[w] == races.launch()
-                    && allocation.readerBlock[w] != block && kind != AccessKind.ATOMIC
-                    && !races.ordered(allocation.readerBlock[w], allocation.readerSequence[w], block)) {
-                throw race(allocation, w, "overwrites a word block " + allocation.readerBlock[w] + " read, with no "
+            if (allocation.readers != null && allocation.readers.launch[w] == races.launch()
+                    && allocation.readers.block[w] != block && kind != AccessKind.ATOMIC
+                    && !races.ordered(allocation.readers.block[w], allocation.readers.sequence[w], block)) {
+                throw race(allocation, w, "overwrites a word block " + allocation.readers.block[w] + " read, with no "
                         + "fence and atomic ordering the read before the write", block);
             }
-            if (allocation.writerLaunch[w] == races.launch()) {
-                int writer = allocation.writerBlock[w];
-                int previous = allocation.writerSequence[w];
+            if (allocation.writers.launch[w] == races.launch()) {
+                int writer = allocation.writers.block[w];
+                int previous = allocation.writers.sequence[w];
                 if (writer != block && !orderedAfter(allocation, w, previous, writer, kind, block)) {
                     throw race(allocation, w, "overwrites a word block " + writer + " wrote, with no fence and atomic"
                             + " ordering the two writes", block);
                 }
             }
-            allocation.writerLaunch[w] = races.launch();
-            allocation.writerBlock[w] = block;
-            allocation.writerSequence[w] = kind == AccessKind.ATOMIC ? -sequence : sequence;
+            allocation.writers.tag(w, races.launch(), block, kind == AccessKind.ATOMIC ? -sequence : sequence);
         }
     }
 

@@ -79,35 +79,27 @@ final class RequestCoalescer {
     }
 
     private static void add(Ring ring, int i, long sector) {
-        long[] set = ring.sectors[i];
-        int n = ring.count[i];
-        for (int j = n - 1; j >= 0; j--) {
-            if (set[j] == sector) {
-                return;
-            }
-        }
-        if (n == set.length) {
-            set = Arrays.copyOf(set, n * 2);
-            ring.sectors[i] = set;
-        }
-        set[n] = sector;
-        ring.count[i] = n + 1;
+        ring.sectors[i] = addDistinct(ring.sectors[i], ring.count, i, sector);
     }
 
     private static void addAddress(Ring ring, int i, long address) {
-        long[] set = ring.addresses[i];
-        int n = ring.addressCount[i];
+        ring.addresses[i] = addDistinct(ring.addresses[i], ring.addressCount, i, address);
+    }
+
+    /** Adds {@code value} to the set of {@code counts[i]} values unless it is there; returns the set, grown if need be. */
+    private static long[] addDistinct(long[] set, int[] counts, int i, long value) {
+        int n = counts[i];
         for (int j = n - 1; j >= 0; j--) {
-            if (set[j] == address) {
-                return;
+            if (set[j] == value) {
+                return set;
             }
         }
         if (n == set.length) {
             set = Arrays.copyOf(set, n * 2);
-            ring.addresses[i] = set;
         }
-        set[n] = address;
-        ring.addressCount[i] = n + 1;
+        set[n] = value;
+        counts[i] = n + 1;
+        return set;
     }
 
     private void close(Ring ring, int i) {
