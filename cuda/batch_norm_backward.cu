@@ -25,9 +25,10 @@ extern "C" __global__ void bn_grad_sums_nchw(const float* __restrict__ x, const 
     long long end = min(per_channel, start + per_block);
     double mean = saved_mean[c];
     double sum_dy = 0.0, sum_dyx = 0.0;
-    for (long long p = start; p < end;) {
-        long long n = p / spatial;
-        long long s = p - n * spatial;
+    // As in bn_stats_nchw: only the first run may start inside a plane.
+    long long n = start / spatial;
+    long long s = start - n * spatial;
+    for (long long p = start; p < end; n++, s = 0) {
         long long len = min(spatial - s, end - p);
         long long base = (n * channels + c) * spatial + s;
         for (long long i = threadIdx.x; i < len; i += blockDim.x) {

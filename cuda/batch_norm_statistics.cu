@@ -33,9 +33,10 @@ extern "C" __global__ void bn_stats_nchw(const float* __restrict__ x, long long 
     float shift = x[c * spatial];
     Welford w = {0.0f, 0.0f, 0.0f};
     // Walk the channel's runs of H*W values; each thread takes every blockDim-th value of a run.
-    for (long long p = start; p < end;) {
-        long long n = p / spatial;
-        long long s = p - n * spatial;
+    // Only the first run may start inside a plane: one division per thread, none per run.
+    long long n = start / spatial;
+    long long s = start - n * spatial;
+    for (long long p = start; p < end; n++, s = 0) {
         long long len = min(spatial - s, end - p);
         const float* run = x + (n * channels + c) * spatial + s;
         for (long long i = threadIdx.x; i < len; i += blockDim.x) {
