@@ -12,6 +12,7 @@
 // mean = mean_hi + mean_lo and 1/sqrt(var + eps) are those of the latest forward (params and
 // saved_invstd). dx may be the same memory as dy. The formulas are the CPU path's
 // (CpuBackend.prepareGradient).
+#include "fast_divide.cuh"
 #include "vector_access.cuh"
 #include "welford.cuh"
 
@@ -121,13 +122,19 @@ __device__ __forceinline__ float grad_one(float g, float v, float4 p, float4 k) 
 extern "C" __global__ void bn_grad_apply_nchw(const float* x, const float* dy, float* dx, long long runs,
                                               long long channels, long long spatial,
                                               const float4* __restrict__ params,
-                                              const float4* __restrict__ coefficients, int vector) {
+                                              const float4* __restrict__ coefficients, int vector,
+                                              long long spatial_multiplier, int spatial_log,
+                                              long long channels_multiplier, int channels_log) {
     vector = vector && aligned16(x) && aligned16(dy) && aligned16(dx);
-    long long width = vector ? spatial / 4 : spatial;
-    long long total = runs * width;
+    FastDivide by_spatial = fast_divide(spatial_multiplier, spatial_log);
+    FastDivide by_channels = fast_divide(channels_multiplier, channels_log);
+    int per_item = vector ? 4 : 1;
+    long long total = runs * (vector ? spatial >> 2 : spatial);
+    // Not unrolled: nvcc would divide to count the trips of an unrolled grid-stride loop.
+#pragma unroll 1
     for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < total;
          i += (long long)gridDim.x * blockDim.x) {
-        long long c = (i / width) % channels;
+        long long c = fast_remainder(fast_quotient(i * per_item, by_spatial), by_channels, channels);
         float4 p = params[c];
         float4 k = coefficients[c];
         if (vector) {
@@ -147,10 +154,14 @@ extern "C" __global__ void bn_grad_apply_nchw(const float* x, const float* dy, f
 
 extern "C" __global__ void bn_grad_apply_channels_last(const float* x, const float* dy, float* dx, long long total,
                                                        long long channels, const float4* __restrict__ params,
-                                                       const float4* __restrict__ coefficients) {
+                                                       const float4* __restrict__ coefficients,
+                                                       long long channels_multiplier, int channels_log) {
+    FastDivide by_channels = fast_divide(channels_multiplier, channels_log);
+    // Not unrolled: nvcc would divide to count the trips of an unrolled grid-stride loop.
+#pragma unroll 1
     for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < total;
          i += (long long)gridDim.x * blockDim.x) {
-        long long c = i % channels;
+        long long c = fast_remainder(i, by_channels, channels);
         dx[i] = grad_one(dy[i], x[i], params[c], coefficients[c]);
     }
 }

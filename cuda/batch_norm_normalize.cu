@@ -13,6 +13,7 @@
 //                               C % 4 == 0 and x, y are 16-byte aligned
 
 #include "normalize_params.cuh"
+#include "fast_divide.cuh"
 #include "vector_access.cuh"
 
 __device__ __forceinline__ float normalize_one(float v, float4 p) {
@@ -20,14 +21,20 @@ __device__ __forceinline__ float normalize_one(float v, float4 p) {
 }
 
 extern "C" __global__ void bn_normalize_nchw(const float* x, float* y, long long runs, long long channels,
-                                             long long spatial, const float4* __restrict__ params, int vector) {
+                                             long long spatial, const float4* __restrict__ params, int vector,
+                                             long long spatial_multiplier, int spatial_log,
+                                             long long channels_multiplier, int channels_log) {
     vector = vector && aligned16(x) && aligned16(y);
-    long long width = vector ? spatial / 4 : spatial;
-    long long total = runs * width;
+    FastDivide by_spatial = fast_divide(spatial_multiplier, spatial_log);
+    FastDivide by_channels = fast_divide(channels_multiplier, channels_log);
+    int per_item = vector ? 4 : 1;
+    long long total = runs * (vector ? spatial >> 2 : spatial);
+    // Not unrolled: nvcc would divide to count the trips of an unrolled grid-stride loop.
+#pragma unroll 1
     for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < total;
          i += (long long)gridDim.x * blockDim.x) {
-        long long run = i / width;
-        float4 p = params[run % channels];
+        long long run = fast_quotient(i * per_item, by_spatial); // 4i / spatial = i / (spatial / 4) when vector
+        float4 p = params[fast_remainder(run, by_channels, channels)];
         if (vector) {
             float4 v = reinterpret_cast<const float4*>(x)[i];
             v.x = normalize_one(v.x, p);
@@ -43,13 +50,17 @@ extern "C" __global__ void bn_normalize_nchw(const float* x, float* y, long long
 
 extern "C" __global__ void bn_normalize_channels_last(const float* x, float* y, long long total,
                                                       long long channels, const float4* __restrict__ params,
-                                                      int vector) {
+                                                      int vector, long long channels_multiplier,
+                                                      int channels_log) {
     vector = vector && aligned16(x) && aligned16(y);
+    FastDivide by_channels = fast_divide(channels_multiplier, channels_log);
     long long count = vector ? total / 4 : total;
+    // Not unrolled: nvcc would divide to count the trips of an unrolled grid-stride loop.
+#pragma unroll 1
     for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < count;
          i += (long long)gridDim.x * blockDim.x) {
         if (vector) {
-            long long c = (i * 4) % channels;
+            long long c = fast_remainder(i * 4, by_channels, channels);
             float4 v = reinterpret_cast<const float4*>(x)[i];
             v.x = normalize_one(v.x, params[c]);
             v.y = normalize_one(v.y, params[c + 1]);
@@ -57,7 +68,7 @@ extern "C" __global__ void bn_normalize_channels_last(const float* x, float* y, 
             v.w = normalize_one(v.w, params[c + 3]);
             reinterpret_cast<float4*>(y)[i] = v;
         } else {
-            y[i] = normalize_one(x[i], params[i % channels]);
+            y[i] = normalize_one(x[i], params[fast_remainder(i, by_channels, channels)]);
         }
     }
 }

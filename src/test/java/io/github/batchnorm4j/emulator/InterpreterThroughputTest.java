@@ -3,6 +3,7 @@ package io.github.batchnorm4j.emulator;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.batchnorm4j.internal.cuda.FastDivisor;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
@@ -29,7 +30,10 @@ class InterpreterThroughputTest {
         long py = memory.allocate(4L * count);
         float[] params = {0.5f, 1e-8f, 2.0f, -1.0f, 0.25f, 0.0f, 1.5f, 0.0f, -1.0f, 2e-8f, 0.5f, 1.0f};
         long pp = memory.allocateFloats(params);
+        FastDivisor bySpatial = FastDivisor.of(spatial);
+        FastDivisor byChannels = FastDivisor.of(c);
         byte[] args = new ParameterBuffer(kernel).u64(px).u64(py).u64((long) n * c).u64(c).u64(spatial).u64(pp).u32(1)
+                .u64(bySpatial.multiplier()).u32(bySpatial.log()).u64(byChannels.multiplier()).u32(byChannels.log())
                 .bytes();
         double best = 0;
         LaunchStatistics statistics = null;

@@ -3,6 +3,7 @@ package io.github.batchnorm4j.emulator;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.batchnorm4j.internal.cuda.FastDivisor;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
@@ -178,15 +179,21 @@ class ShippedKernelsRunTest {
         int count = n * c * s;
         if (channelsLast) {
             PtxKernel k = kernel("batch_norm_normalize", "bn_normalize_channels_last");
-            byte[] args = new ParameterBuffer(k).u64(px).u64(py).u64(count).u64(c).u64(params).u32(c % 4 == 0 ? 1 : 0)
-                    .bytes();
+            byte[] args = divisor(new ParameterBuffer(k).u64(px).u64(py).u64(count).u64(c).u64(params)
+                    .u32(c % 4 == 0 ? 1 : 0), c).bytes();
             Interpreter.launch(k, Fixtures.dim(4), Fixtures.dim(64), 0, args, mem, schedule);
         } else {
             PtxKernel k = kernel("batch_norm_normalize", "bn_normalize_nchw");
-            byte[] args = new ParameterBuffer(k).u64(px).u64(py).u64((long) n * c).u64(c).u64(s).u64(params)
-                    .u32(s % 4 == 0 ? 1 : 0).bytes();
+            byte[] args = divisor(divisor(new ParameterBuffer(k).u64(px).u64(py).u64((long) n * c).u64(c).u64(s)
+                    .u64(params).u32(s % 4 == 0 ? 1 : 0), s), c).bytes();
             Interpreter.launch(k, Fixtures.dim(3), Fixtures.dim(64), 0, args, mem, schedule);
         }
+    }
+
+    /** The multiplier and log of a divisor the elementwise kernels take (cuda/fast_divide.cuh). */
+    private static ParameterBuffer divisor(ParameterBuffer buffer, long d) {
+        FastDivisor divisor = FastDivisor.of(d);
+        return buffer.u64(divisor.multiplier()).u32(divisor.log());
     }
 
     private static void backward(ByteArrayMemory mem, long px, long pdy, long pdx, int n, int c, int s,
@@ -216,13 +223,13 @@ class ShippedKernelsRunTest {
         Interpreter.launch(finalize, Fixtures.dim(1), Fixtures.dim(64), 0, args, mem, schedule);
         if (channelsLast) {
             PtxKernel apply = kernel("batch_norm_backward", "bn_grad_apply_channels_last");
-            byte[] a = new ParameterBuffer(apply).u64(px).u64(pdy).u64(pdx).u64((long) m * c).u64(c).u64(params)
-                    .u64(coefficients).bytes();
+            byte[] a = divisor(new ParameterBuffer(apply).u64(px).u64(pdy).u64(pdx).u64((long) m * c).u64(c)
+                    .u64(params).u64(coefficients), c).bytes();
             Interpreter.launch(apply, Fixtures.dim(3), Fixtures.dim(64), 0, a, mem, schedule);
         } else {
             PtxKernel apply = kernel("batch_norm_backward", "bn_grad_apply_nchw");
-            byte[] a = new ParameterBuffer(apply).u64(px).u64(pdy).u64(pdx).u64((long) n * c).u64(c).u64(s).u64(params)
-                    .u64(coefficients).u32(s % 4 == 0 ? 1 : 0).bytes();
+            byte[] a = divisor(divisor(new ParameterBuffer(apply).u64(px).u64(pdy).u64(pdx).u64((long) n * c).u64(c)
+                    .u64(s).u64(params).u64(coefficients).u32(s % 4 == 0 ? 1 : 0), s), c).bytes();
             Interpreter.launch(apply, Fixtures.dim(3), Fixtures.dim(64), 0, a, mem, schedule);
         }
     }

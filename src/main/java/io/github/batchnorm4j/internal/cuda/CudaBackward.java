@@ -22,6 +22,9 @@ final class CudaBackward {
     private final KernelCall gradFinalize;
     private final KernelCall gradApplyNchw;
     private final KernelCall gradApplyChannelsLast;
+    /** The apply kernels find an element's channel by multiplication (design.md, 'No division per element'). */
+    private FastDivisor spatialDivisor = FastDivisor.of(1);
+    private FastDivisor channelsDivisor = FastDivisor.of(1);
 
     CudaBackward(CudaContext cuda, CudaWorkspace w) {
         this.cuda = cuda;
@@ -92,12 +95,17 @@ final class CudaBackward {
         gradFinalize.arg(blocksPerChannel).arg((long) channels).arg(shape.valuesPerChannel())
                 .arg(state.savedFromBatch ? 1 : 0).arg(reduce ? 1 : 0)
                 .launch(LaunchGeometry.channelBlocks(channels), 1, THREADS, 1, stream);
+        channelsDivisor = channelsDivisor.or(channels);
         if (shape.isChannelsLast()) {
-            gradApplyChannelsLast.arg(count).arg((long) channels).launch(gridFor(count), 1, THREADS, 1, stream);
+            gradApplyChannelsLast.arg(count).arg((long) channels).arg(channelsDivisor.multiplier())
+                    .arg(channelsDivisor.log()).launch(gridFor(count), 1, THREADS, 1, stream);
         } else {
             boolean vector = shape.spatialSize() % 4 == 0;
+            spatialDivisor = spatialDivisor.or(shape.spatialSize());
             gradApplyNchw.arg((long) shape.n() * channels).arg((long) channels).arg(shape.spatialSize())
-                    .arg(vector ? 1 : 0).launch(gridFor(vector ? count / 4 : count), 1, THREADS, 1, stream);
+                    .arg(vector ? 1 : 0).arg(spatialDivisor.multiplier()).arg(spatialDivisor.log())
+                    .arg(channelsDivisor.multiplier()).arg(channelsDivisor.log())
+                    .launch(gridFor(vector ? count / 4 : count), 1, THREADS, 1, stream);
         }
         CudaWorkspace.synchronize(stream);
         if (state.config.affine()) {

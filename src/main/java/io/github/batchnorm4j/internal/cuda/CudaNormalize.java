@@ -18,6 +18,9 @@ final class CudaNormalize {
     private final KernelCall runningParams;
     private final KernelCall normalizeNchw;
     private final KernelCall normalizeChannelsLast;
+    /** The kernels find an element's channel by multiplication (design.md, 'No division per element'). */
+    private FastDivisor spatialDivisor = FastDivisor.of(1);
+    private FastDivisor channelsDivisor = FastDivisor.of(1);
 
     CudaNormalize(CudaContext cuda, CudaWorkspace w) {
         this.cuda = cuda;
@@ -54,14 +57,18 @@ final class CudaNormalize {
     /** y from x with the parameters in the workspace's params buffer. */
     void launch(Shape shape, CUstream stream) {
         long count = shape.elementCount();
+        channelsDivisor = channelsDivisor.or(shape.channels());
         if (shape.isChannelsLast()) {
             boolean vector = shape.channels() % 4 == 0;
             normalizeChannelsLast.arg(count).arg((long) shape.channels()).arg(vector ? 1 : 0)
+                    .arg(channelsDivisor.multiplier()).arg(channelsDivisor.log())
                     .launch(gridFor(vector ? count / 4 : count), 1, THREADS, 1, stream);
         } else {
             boolean vector = shape.spatialSize() % 4 == 0;
+            spatialDivisor = spatialDivisor.or(shape.spatialSize());
             normalizeNchw.arg((long) shape.n() * shape.channels()).arg((long) shape.channels())
-                    .arg(shape.spatialSize()).arg(vector ? 1 : 0)
+                    .arg(shape.spatialSize()).arg(vector ? 1 : 0).arg(spatialDivisor.multiplier())
+                    .arg(spatialDivisor.log()).arg(channelsDivisor.multiplier()).arg(channelsDivisor.log())
                     .launch(gridFor(vector ? count / 4 : count), 1, THREADS, 1, stream);
         }
     }

@@ -23,9 +23,11 @@ enum Kernel {
             + "const float* gamma, const float* beta, double* saved_mean, float* saved_invstd, float* params"),
     BN_NORMALIZE_NCHW("bn_normalize_nchw", CudaModules.NORMALIZE,
             "const float* x, float* y, long long runs, long long channels, long long spatial, "
-            + "const float4* params, int vector"),
+            + "const float4* params, int vector, long long spatial_multiplier, int spatial_log, "
+            + "long long channels_multiplier, int channels_log"),
     BN_NORMALIZE_CHANNELS_LAST("bn_normalize_channels_last", CudaModules.NORMALIZE,
-            "const float* x, float* y, long long total, long long channels, const float4* params, int vector"),
+            "const float* x, float* y, long long total, long long channels, const float4* params, int vector, "
+            + "long long channels_multiplier, int channels_log"),
     BN_GRAD_SUMS_NCHW("bn_grad_sums_nchw", CudaModules.BACKWARD,
             "const float* x, const float* dy, long long channels, long long spatial, long long per_channel, "
             + "long long per_block, const double* saved_mean, double* partial_dy, double* partial_dyx"),
@@ -38,10 +40,11 @@ enum Kernel {
             + "int batch_terms, int reduce, float* gamma_grad, float* beta_grad, float4* coefficients"),
     BN_GRAD_APPLY_NCHW("bn_grad_apply_nchw", CudaModules.BACKWARD,
             "const float* x, const float* dy, float* dx, long long runs, long long channels, long long spatial, "
-            + "const float4* params, const float4* coefficients, int vector"),
+            + "const float4* params, const float4* coefficients, int vector, long long spatial_multiplier, "
+            + "int spatial_log, long long channels_multiplier, int channels_log"),
     BN_GRAD_APPLY_CHANNELS_LAST("bn_grad_apply_channels_last", CudaModules.BACKWARD,
             "const float* x, const float* dy, float* dx, long long total, long long channels, "
-            + "const float4* params, const float4* coefficients");
+            + "const float4* params, const float4* coefficients, long long channels_multiplier, int channels_log");
 
     /** The kind of one kernel parameter, as the launch fills it and as PTX declares it. */
     public enum Parameter {

@@ -46,15 +46,22 @@ class CudaErrorMappingTest {
     @Test
     void kernelArgumentsAreCheckedBeforeAnyLaunch() {
         DeviceArgument x = new DeviceArgument(new CUdeviceptr());
-        // bn_normalize_nchw: x, y, runs (long), channels (long), spatial (long), params, vector (int)
+        // bn_normalize_nchw: x, y, params; scalars runs, channels, spatial (long), vector (int), and the
+        // multiplier (long) and log (int) of two divisors
         KernelCall call = new KernelCall(Kernel.BN_NORMALIZE_NCHW, new CUfunction(), x.argument(), x.argument(),
                 x.argument());
         IllegalStateException e = assertThrows(IllegalStateException.class, () -> call.arg(1).arg(2));
         assertEquals("bn_normalize_nchw scalar argument 0 is a long; given a int", e.getMessage());
         e = assertThrows(IllegalStateException.class, () -> call.arg(1L).arg(2L).launch(1, 1, 1, 1, null));
-        assertEquals("bn_normalize_nchw takes 4 scalar arguments, 2 given", e.getMessage());
-        e = assertThrows(IllegalStateException.class, () -> call.arg(1L).arg(2L).arg(3L).arg(4).arg(5L));
-        assertEquals("bn_normalize_nchw takes 4 scalar arguments; given a long beyond them", e.getMessage());
+        assertEquals("bn_normalize_nchw takes 8 scalar arguments, 2 given", e.getMessage());
+        e = assertThrows(IllegalStateException.class,
+                () -> call.arg(1L).arg(2L).arg(3L).arg(4).arg(5L).arg(6).arg(7L).arg(8).arg(9L));
+        assertEquals("bn_normalize_nchw takes 8 scalar arguments; given a long beyond them", e.getMessage());
+        // a refused call starts over with the first scalar
+        assertThrows(IllegalStateException.class, () -> call.arg(1L).arg(2));
+        e = assertThrows(IllegalStateException.class, () -> call.arg(1));
+        assertEquals("bn_normalize_nchw scalar argument 0 is a long; given a int", e.getMessage());
+        assertEquals(0, call.launches());
         IllegalArgumentException bad = assertThrows(IllegalArgumentException.class,
                 () -> new KernelCall(Kernel.BN_NORMALIZE_NCHW, new CUfunction(), x.argument()));
         assertEquals("bn_normalize_nchw takes 3 device pointers, 1 given", bad.getMessage());
