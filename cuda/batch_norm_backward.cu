@@ -27,7 +27,7 @@ extern "C" __global__ void bn_grad_sums_nchw(const float* __restrict__ x, const 
     double mean = saved_mean[c];
     double sum_dy = 0.0, sum_dyx = 0.0;
     // As in bn_stats_nchw: only the first run may start inside a plane.
-    long long n = start / spatial;
+    long long n = first_plane(start, spatial);
     long long s = start - n * spatial;
     for (long long p = start; p < end; n++, s = 0) {
         long long len = min(spatial - s, end - p);
@@ -61,7 +61,26 @@ extern "C" __global__ void bn_grad_sums_channels_last(const float* __restrict__ 
     double sum_dy = 0.0, sum_dyx = 0.0;
     if (c < channels) {
         double mean = saved_mean[c];
-        for (long long r = start + threadIdx.y; r < end; r += blockDim.y) {
+        // Four rows per trip, summed in row order (as bn_stats_channels_last, for the same reason).
+        long long r = start + threadIdx.y;
+        long long step = blockDim.y;
+#pragma unroll 1
+        for (; r + 3 * step < end; r += 4 * step) {
+            double g0 = dy[r * channels + c], g1 = dy[(r + step) * channels + c];
+            double g2 = dy[(r + 2 * step) * channels + c], g3 = dy[(r + 3 * step) * channels + c];
+            double v0 = x[r * channels + c], v1 = x[(r + step) * channels + c];
+            double v2 = x[(r + 2 * step) * channels + c], v3 = x[(r + 3 * step) * channels + c];
+            sum_dy += g0;
+            sum_dyx += g0 * (v0 - mean);
+            sum_dy += g1;
+            sum_dyx += g1 * (v1 - mean);
+            sum_dy += g2;
+            sum_dyx += g2 * (v2 - mean);
+            sum_dy += g3;
+            sum_dyx += g3 * (v3 - mean);
+        }
+#pragma unroll 1
+        for (; r < end; r += step) {
             double g = dy[r * channels + c];
             sum_dy += g;
             sum_dyx += g * ((double)x[r * channels + c] - mean);
@@ -89,6 +108,8 @@ extern "C" __global__ void bn_grad_finalize(const double* __restrict__ partial_d
                                             const float* __restrict__ saved_invstd, const float* __restrict__ gamma,
                                             int batch_terms, int reduce, float* __restrict__ gamma_grad,
                                             float* __restrict__ beta_grad, float4* __restrict__ coefficients) {
+    // Not unrolled, as every grid-stride loop here: nvcc would divide to count its trips.
+#pragma unroll 1
     for (long long c = blockIdx.x * (long long)blockDim.x + threadIdx.x; c < channels;
          c += (long long)gridDim.x * blockDim.x) {
         double sum_dy = 0.0, sum_dyx = 0.0;

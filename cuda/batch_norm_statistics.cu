@@ -13,6 +13,7 @@
 // finalize_statistics merges them in that order. Values are shifted by the channel's first value
 // (x at n = 0, hw = 0), which keeps fp32 accurate for large means. The parameters after the
 // partials are finalize_statistics' (blocks_done: 0 before each launch, see last_block_to_finish).
+#include "fast_divide.cuh"
 #include "finalize_statistics.cuh"
 #include "welford.cuh"
 
@@ -33,8 +34,8 @@ extern "C" __global__ void bn_stats_nchw(const float* __restrict__ x, long long 
     float shift = x[c * spatial];
     Welford w = {0.0f, 0.0f, 0.0f};
     // Walk the channel's runs of H*W values; each thread takes every blockDim-th value of a run.
-    // Only the first run may start inside a plane: one division per thread, none per run.
-    long long n = start / spatial;
+    // Only the first run may start inside a plane: one division per block, none per run.
+    long long n = first_plane(start, spatial);
     long long s = start - n * spatial;
     for (long long p = start; p < end; n++, s = 0) {
         long long len = min(spatial - s, end - p);
@@ -76,7 +77,21 @@ extern "C" __global__ void bn_stats_channels_last(const float* __restrict__ x, l
     Welford w = {0.0f, 0.0f, 0.0f};
     if (c < channels) {
         float shift = x[c];
-        for (long long r = start + threadIdx.y; r < end; r += blockDim.y) {
+        // Four rows per trip, pushed in row order; written out because nvcc's own unrolling
+        // divides to count the trips.
+        long long r = start + threadIdx.y;
+        long long step = blockDim.y;
+#pragma unroll 1
+        for (; r + 3 * step < end; r += 4 * step) {
+            float v0 = x[r * channels + c], v1 = x[(r + step) * channels + c];
+            float v2 = x[(r + 2 * step) * channels + c], v3 = x[(r + 3 * step) * channels + c];
+            welford_push(w, v0 - shift);
+            welford_push(w, v1 - shift);
+            welford_push(w, v2 - shift);
+            welford_push(w, v3 - shift);
+        }
+#pragma unroll 1
+        for (; r < end; r += step) {
             welford_push(w, x[r * channels + c] - shift);
         }
     }

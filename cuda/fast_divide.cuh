@@ -29,3 +29,14 @@ __device__ __forceinline__ long long fast_quotient(long long n, FastDivide f) {
 __device__ __forceinline__ long long fast_remainder(long long n, FastDivide f, long long d) {
     return n - fast_quotient(n, f) * d;
 }
+
+// start / spatial for a block's first plane, divided once per block by thread 0 and shared, so
+// the other threads spend no division. Every thread of the block must call it (a barrier).
+__device__ __forceinline__ long long first_plane(long long start, long long spatial) {
+    __shared__ long long plane;
+    if (threadIdx.x == 0 && threadIdx.y == 0) {
+        plane = start / spatial;
+    }
+    __syncthreads();
+    return plane;
+}

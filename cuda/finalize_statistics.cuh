@@ -66,6 +66,7 @@ __device__ void finalize_statistics(const float* partial_count, const float* par
     }
     __syncthreads();
     // Pass 1: statistics into scratch (4 doubles per channel: mean, invstd, next mean, next var).
+#pragma unroll 1
     for (long long c = thread; c < channels; c += threads) {
         double count = 0.0, mean = 0.0, m2 = 0.0;
 #pragma unroll 1
@@ -105,7 +106,8 @@ __device__ void finalize_statistics(const float* partial_count, const float* par
     int overflow = first_overflow;
     // Pass 2: commit, all or nothing.
     if (bad == 0x7fffffff && overflow == 0x7fffffff) {
-        for (long long c = thread; c < channels; c += threads) {
+    #pragma unroll 1
+    for (long long c = thread; c < channels; c += threads) {
             saved_mean[c] = scratch[4 * c];
             saved_invstd[c] = (float)scratch[4 * c + 1];
             if (a.update) {
