@@ -13,6 +13,7 @@
 // saved_invstd). dx may be the same memory as dy. The formulas are the CPU path's
 // (CpuBackend.prepareGradient).
 #include "fast_divide.cuh"
+#include "normalize_params.cuh"
 #include "vector_access.cuh"
 #include "welford.cuh"
 
@@ -174,7 +175,7 @@ extern "C" __global__ void bn_grad_apply_nchw(const float* x, const float* dy, f
 }
 
 extern "C" __global__ void bn_grad_apply_channels_last(const float* x, const float* dy, float* dx, long long total,
-                                                       long long channels, const float4* __restrict__ params,
+                                                       long long channels, const float* __restrict__ params,
                                                        const float4* __restrict__ coefficients,
                                                        long long channels_multiplier, int channels_log) {
     FastDivide by_channels = fast_divide(channels_multiplier, channels_log);
@@ -183,6 +184,6 @@ extern "C" __global__ void bn_grad_apply_channels_last(const float* x, const flo
     for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < total;
          i += (long long)gridDim.x * blockDim.x) {
         long long c = fast_remainder(i, by_channels, channels);
-        dx[i] = grad_one(dy[i], x[i], params[c], coefficients[c]);
+        dx[i] = grad_one(dy[i], x[i], planar_params(params, c, channels), coefficients[c]);
     }
 }

@@ -49,7 +49,7 @@ extern "C" __global__ void bn_normalize_nchw(const float* x, float* y, long long
 }
 
 extern "C" __global__ void bn_normalize_channels_last(const float* x, float* y, long long total,
-                                                      long long channels, const float4* __restrict__ params,
+                                                      long long channels, const float* __restrict__ params,
                                                       int vector, long long channels_multiplier,
                                                       int channels_log) {
     vector = vector && aligned16(x) && aligned16(y);
@@ -62,13 +62,18 @@ extern "C" __global__ void bn_normalize_channels_last(const float* x, float* y, 
         if (vector) {
             long long c = fast_remainder(i * 4, by_channels, channels);
             float4 v = reinterpret_cast<const float4*>(x)[i];
-            v.x = normalize_one(v.x, params[c]);
-            v.y = normalize_one(v.y, params[c + 1]);
-            v.z = normalize_one(v.z, params[c + 2]);
-            v.w = normalize_one(v.w, params[c + 3]);
+            // Channels c..c+3 from each plane at once (C % 4 == 0, so every plane is 16-byte aligned).
+            float4 hi = *reinterpret_cast<const float4*>(params + c);
+            float4 lo = *reinterpret_cast<const float4*>(params + channels + c);
+            float4 scale = *reinterpret_cast<const float4*>(params + 2 * channels + c);
+            float4 shift = *reinterpret_cast<const float4*>(params + 3 * channels + c);
+            v.x = normalize_one(v.x, make_float4(hi.x, lo.x, scale.x, shift.x));
+            v.y = normalize_one(v.y, make_float4(hi.y, lo.y, scale.y, shift.y));
+            v.z = normalize_one(v.z, make_float4(hi.z, lo.z, scale.z, shift.z));
+            v.w = normalize_one(v.w, make_float4(hi.w, lo.w, scale.w, shift.w));
             reinterpret_cast<float4*>(y)[i] = v;
         } else {
-            y[i] = normalize_one(x[i], params[fast_remainder(i, by_channels, channels)]);
+            y[i] = normalize_one(x[i], planar_params(params, fast_remainder(i, by_channels, channels), channels));
         }
     }
 }
@@ -77,7 +82,8 @@ extern "C" __global__ void bn_running_params(const float* __restrict__ running_m
                                              const float* __restrict__ running_var, long long channels,
                                              double eps, const float* __restrict__ gamma,
                                              const float* __restrict__ beta, double* __restrict__ saved_mean,
-                                             float* __restrict__ saved_invstd, float* __restrict__ params) {
+                                             float* __restrict__ saved_invstd, float* __restrict__ params,
+                                             int planar) {
     // Not unrolled: nvcc would divide to count the trips.
 #pragma unroll 1
     for (long long c = blockIdx.x * (long long)blockDim.x + threadIdx.x; c < channels;
@@ -85,6 +91,7 @@ extern "C" __global__ void bn_running_params(const float* __restrict__ running_m
         float invstd = (float)(1.0 / sqrt((double)running_var[c] + eps));
         saved_mean[c] = running_mean[c];
         saved_invstd[c] = invstd;
-        write_params(params, c, running_mean[c], invstd, gamma ? gamma[c] : 1.0f, beta ? beta[c] : 0.0f);
+        write_params(params, c, channels, planar, running_mean[c], invstd, gamma ? gamma[c] : 1.0f,
+                     beta ? beta[c] : 0.0f);
     }
 }

@@ -54,7 +54,7 @@ extern "C" __global__ void bn_stats_nchw(const float* __restrict__ x, long long 
     }
     if (last_block_to_finish(blocks_done)) {
         finalize_statistics(partial_count, partial_mean, partial_m2, gridDim.x, channels, x, spatial,
-                            FinalizeArguments{eps, new_weight, variance_scale, update}, gamma, beta, running_mean,
+                            FinalizeArguments{eps, new_weight, variance_scale, update, 0}, gamma, beta, running_mean,
                             running_var, saved_mean, saved_invstd, params, scratch, status, threadIdx.x, blockDim.x);
     }
 }
@@ -108,7 +108,7 @@ extern "C" __global__ void bn_stats_channels_last(const float* __restrict__ x, l
     }
     if (last_block_to_finish(blocks_done)) {
         finalize_statistics(partial_count, partial_mean, partial_m2, gridDim.x, channels, x, 1,
-                            FinalizeArguments{eps, new_weight, variance_scale, update}, gamma, beta, running_mean,
+                            FinalizeArguments{eps, new_weight, variance_scale, update, 1}, gamma, beta, running_mean,
                             running_var, saved_mean, saved_invstd, params, scratch, status,
                             threadIdx.y * blockDim.x + threadIdx.x, blockDim.x * blockDim.y);
     }

@@ -46,6 +46,7 @@ struct FinalizeArguments {
     double new_weight;
     double variance_scale;
     int update;
+    int planar;  // the params layout (normalize_params.cuh): 1 for the channels-last kernels
 };
 
 // Every thread of the block must call it (thread, threads: this thread's index in the block and
@@ -85,7 +86,8 @@ __device__ void finalize_statistics(const float* partial_count, const float* par
         double variance = fmax(m2, 0.0) / count;
         double batch_mean = (double)x[c * shift_stride] + mean;
         float invstd = (float)(1.0 / sqrt(variance + a.eps));
-        write_params(params, c, batch_mean, invstd, gamma ? gamma[c] : 1.0f, beta ? beta[c] : 0.0f);
+        write_params(params, c, channels, a.planar, batch_mean, invstd, gamma ? gamma[c] : 1.0f,
+                     beta ? beta[c] : 0.0f);
         float next_mean = 0.0f, next_var = 0.0f;
         if (a.update) {
             next_mean = (float)((1.0 - a.new_weight) * running_mean[c] + a.new_weight * batch_mean);
@@ -106,8 +108,8 @@ __device__ void finalize_statistics(const float* partial_count, const float* par
     int overflow = first_overflow;
     // Pass 2: commit, all or nothing.
     if (bad == 0x7fffffff && overflow == 0x7fffffff) {
-    #pragma unroll 1
-    for (long long c = thread; c < channels; c += threads) {
+#pragma unroll 1
+        for (long long c = thread; c < channels; c += threads) {
             saved_mean[c] = scratch[4 * c];
             saved_invstd[c] = (float)scratch[4 * c + 1];
             if (a.update) {

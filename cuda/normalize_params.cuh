@@ -1,14 +1,26 @@
-// The normalization parameters of one channel, as the normalize kernels read them:
-// 4 floats per channel, mean_hi, mean_lo (mean = hi + lo), scale = gamma * invstd, shift = beta;
-// bn_normalize_* compute ((x - mean_hi) - mean_lo) * scale + shift. Written by the statistics
-// kernels' finishing step (training) and by bn_running_params (inference).
+// The normalization parameters of one channel, as the normalize kernels read them: mean_hi,
+// mean_lo (mean = hi + lo), scale = gamma * invstd, shift = beta; bn_normalize_* compute
+// ((x - mean_hi) - mean_lo) * scale + shift. Written by the statistics kernels' finishing step
+// (training) and by bn_running_params (inference), in one of two layouts:
+//   planar = 0  a float4 per channel, for the channels-first kernels, where a warp mostly shares
+//               one channel and one 16-byte load gives all four;
+//   planar = 1  four planes of C floats, for the channels-last kernels, where consecutive threads
+//               take consecutive channels: each plane is then read in whole sectors (a float4 per
+//               channel read four channels at a time strides 64 bytes and wastes half of each).
 #pragma once
 
-__device__ __forceinline__ void write_params(float* params, long long c, double mean, float invstd,
-                                             float gamma, float beta) {
+__device__ __forceinline__ void write_params(float* params, long long c, long long channels, int planar,
+                                             double mean, float invstd, float gamma, float beta) {
+    long long at = planar ? c : 4 * c;
+    long long step = planar ? channels : 1;
     float hi = (float)mean;
-    params[4 * c] = hi;
-    params[4 * c + 1] = (float)(mean - (double)hi);
-    params[4 * c + 2] = gamma * invstd;
-    params[4 * c + 3] = beta;
+    params[at] = hi;
+    params[at + step] = (float)(mean - (double)hi);
+    params[at + 2 * step] = gamma * invstd;
+    params[at + 3 * step] = beta;
+}
+
+// Channel c's parameters from the planar layout.
+__device__ __forceinline__ float4 planar_params(const float* __restrict__ params, long long c, long long channels) {
+    return make_float4(params[c], params[channels + c], params[2 * channels + c], params[3 * channels + c]);
 }

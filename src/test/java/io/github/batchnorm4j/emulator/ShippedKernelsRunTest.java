@@ -149,9 +149,12 @@ class ShippedKernelsRunTest {
         normalize(mem, px, py, n, c, s, channelsLast, params, schedule);
         float[] p = mem.floats(params, 4 * c);
         float[] y = mem.floats(py, count);
+        // params: a float4 per channel, or four planes of c floats for channels-last (normalize_params.cuh)
+        int step = channelsLast ? c : 1;
         for (int i = 0; i < count; i++) {
             int ch = channelsLast ? i % c : i / s % c;
-            float expected = Math.fma((x[i] - p[4 * ch]) - p[4 * ch + 1], p[4 * ch + 2], p[4 * ch + 3]);
+            int at = channelsLast ? ch : 4 * ch;
+            float expected = Math.fma((x[i] - p[at]) - p[at + step], p[at + 2 * step], p[at + 3 * step]);
             assertEquals(expected, y[i], where + ": y[" + i + "]");
         }
         backward(mem, px, pdy, pdx, n, c, s, channelsLast, savedMean, savedInvstd, pGamma, params, schedule);
@@ -251,7 +254,7 @@ class ShippedKernelsRunTest {
         long invstd = mem.allocate(4L * c);
         long params = mem.allocate(16L * c);
         byte[] args = new ParameterBuffer(k).u64(pm).u64(pv).u64(c).f64(EPS).u64(0).u64(0).u64(saved).u64(invstd)
-                .u64(params).bytes();
+                .u64(params).u32(0).bytes();
         Interpreter.launch(k, Fixtures.dim(2), Fixtures.dim(32), 0, args, mem, new Schedule(5));
         for (int ch = 0; ch < c; ch++) {
             float expected = (float) (1.0 / Math.sqrt((double) rv[ch] + EPS));

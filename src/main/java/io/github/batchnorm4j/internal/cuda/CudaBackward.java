@@ -59,11 +59,14 @@ final class CudaBackward {
         int channels = shape.channels();
         long count = shape.elementCount();
         // The latest forward's statistics, from the host (device params may hold a failed step's).
+        // In the layout the apply kernel reads (cuda/normalize_params.cuh): planar for channels-last.
         w.ensureHost(channels);
+        boolean planar = shape.isChannelsLast();
         for (int c = 0; c < channels; c++) {
             float hi = (float) state.savedMean[c];
-            w.paramsHost[4 * c] = hi;
-            w.paramsHost[4 * c + 1] = (float) (state.savedMean[c] - hi);
+            int at = planar ? c : 4 * c;
+            w.paramsHost[at] = hi;
+            w.paramsHost[at + (planar ? channels : 1)] = (float) (state.savedMean[c] - hi);
         }
         CudaWorkspace.upload(w.params, w.paramsHostPointer.to(w.paramsHost, 0), 4L * channels);
         long meanBytes = (long) channels * Sizeof.DOUBLE;

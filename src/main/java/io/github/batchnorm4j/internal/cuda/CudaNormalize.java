@@ -48,7 +48,7 @@ final class CudaNormalize {
         w.savedMean.atLeast(channels * Sizeof.DOUBLE);
         w.savedInvStd.atLeast(channels * Sizeof.FLOAT);
         w.params.atLeast(channels * 4 * Sizeof.FLOAT);
-        runningParams.arg(channels).arg(state.config.eps())
+        runningParams.arg(channels).arg(state.config.eps()).arg(shape.isChannelsLast() ? 1 : 0)
                 .launch(LaunchGeometry.channelBlocks(channels), 1, THREADS, 1, stream);
         launch(shape, stream);
         CudaWorkspace.synchronize(stream);

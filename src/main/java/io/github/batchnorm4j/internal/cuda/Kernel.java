@@ -20,13 +20,14 @@ enum Kernel {
             + "float* partial_count, float* partial_mean, float* partial_m2, " + Signatures.FINISH),
     BN_RUNNING_PARAMS("bn_running_params", CudaModules.NORMALIZE,
             "const float* running_mean, const float* running_var, long long channels, double eps, "
-            + "const float* gamma, const float* beta, double* saved_mean, float* saved_invstd, float* params"),
+            + "const float* gamma, const float* beta, double* saved_mean, float* saved_invstd, float* params, "
+            + "int planar"),
     BN_NORMALIZE_NCHW("bn_normalize_nchw", CudaModules.NORMALIZE,
             "const float* x, float* y, long long runs, long long channels, long long spatial, "
             + "const float4* params, int vector, long long spatial_multiplier, int spatial_log, "
             + "long long channels_multiplier, int channels_log"),
     BN_NORMALIZE_CHANNELS_LAST("bn_normalize_channels_last", CudaModules.NORMALIZE,
-            "const float* x, float* y, long long total, long long channels, const float4* params, int vector, "
+            "const float* x, float* y, long long total, long long channels, const float* params, int vector, "
             + "long long channels_multiplier, int channels_log"),
     BN_GRAD_SUMS_NCHW("bn_grad_sums_nchw", CudaModules.BACKWARD,
             "const float* x, const float* dy, long long channels, long long spatial, long long per_channel, "
@@ -44,7 +45,7 @@ enum Kernel {
             + "int spatial_log, long long channels_multiplier, int channels_log"),
     BN_GRAD_APPLY_CHANNELS_LAST("bn_grad_apply_channels_last", CudaModules.BACKWARD,
             "const float* x, const float* dy, float* dx, long long total, long long channels, "
-            + "const float4* params, const float4* coefficients, long long channels_multiplier, int channels_log");
+            + "const float* params, const float4* coefficients, long long channels_multiplier, int channels_log");
 
     /** The kind of one kernel parameter, as the launch fills it and as PTX declares it. */
     public enum Parameter {
