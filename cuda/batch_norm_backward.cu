@@ -42,7 +42,7 @@ extern "C" __global__ void bn_grad_sums_nchw(const float* __restrict__ x, const 
     }
     block_sum2(sum_dy, sum_dyx);
     if (threadIdx.x == 0) {
-        long long slot = c * gridDim.x + b;
+        long long slot = b * channels + c; // block-major (batch_norm_statistics.cu's head)
         partial_dy[slot] = sum_dy;
         partial_dyx[slot] = sum_dyx;
     }
@@ -95,7 +95,7 @@ extern "C" __global__ void bn_grad_sums_channels_last(const float* __restrict__ 
             sum_dy += column_dy[y][threadIdx.x];
             sum_dyx += column_dyx[y][threadIdx.x];
         }
-        long long slot = c * gridDim.x + b;
+        long long slot = b * channels + c; // block-major (batch_norm_statistics.cu's head)
         partial_dy[slot] = sum_dy;
         partial_dyx[slot] = sum_dyx;
     }
@@ -116,8 +116,8 @@ extern "C" __global__ void bn_grad_finalize(const double* __restrict__ partial_d
         double sum_dy = 0.0, sum_dyx = 0.0;
         if (reduce) {
             for (long long b = 0; b < blocks_per_channel; b++) {
-                sum_dy += partial_dy[c * blocks_per_channel + b];
-                sum_dyx += partial_dyx[c * blocks_per_channel + b];
+                sum_dy += partial_dy[b * channels + c];
+                sum_dyx += partial_dyx[b * channels + c];
             }
         }
         float invstd = saved_invstd[c];

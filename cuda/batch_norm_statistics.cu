@@ -9,8 +9,10 @@
 //                            (row blocks, ceil(C / 32)), blocks (32, rows per block step); lane x
 //                            is a channel, so a warp reads 32 neighbouring channels of one row
 //
-// Both write partial (count, mean, M2) of channel c, block b at [c * blocks_per_channel + b];
-// finalize_statistics merges them in that order. Values are shifted by the channel's first value
+// Both write partial (count, mean, M2) of channel c, block b at [b * channels + c], block-major,
+// so that the finishing step (a thread per channel) reads neighbouring channels together, in
+// whole sectors; finalize_statistics merges each channel's partials in block order. (The
+// backward's partial sums use the same layout.) Values are shifted by the channel's first value
 // (x at n = 0, hw = 0), which keeps fp32 accurate for large means. The parameters after the
 // partials are finalize_statistics' (blocks_done: 0 before each launch, see last_block_to_finish).
 #include "fast_divide.cuh"
@@ -47,7 +49,7 @@ extern "C" __global__ void bn_stats_nchw(const float* __restrict__ x, long long 
     }
     w = block_welford(w);
     if (threadIdx.x == 0) {
-        long long slot = c * gridDim.x + b;
+        long long slot = b * channels + c; // block-major (batch_norm_statistics.cu's head)
         partial_count[slot] = w.count;
         partial_mean[slot] = w.mean;
         partial_m2[slot] = w.m2;
@@ -101,7 +103,7 @@ extern "C" __global__ void bn_stats_channels_last(const float* __restrict__ x, l
         for (int y = 1; y < blockDim.y; y++) {
             w = welford_merge(w, column[y][threadIdx.x]);
         }
-        long long slot = c * gridDim.x + b;
+        long long slot = b * channels + c; // block-major (batch_norm_statistics.cu's head)
         partial_count[slot] = w.count;
         partial_mean[slot] = w.mean;
         partial_m2[slot] = w.m2;

@@ -72,7 +72,7 @@ __device__ void finalize_statistics(const float* partial_count, const float* par
         double count = 0.0, mean = 0.0, m2 = 0.0;
 #pragma unroll 1
         for (long long b = 0; b < blocks_per_channel; b++) {
-            long long slot = c * blocks_per_channel + b;
+            long long slot = b * channels + c;
             double nb = __ldcg(partial_count + slot);
             double total = count + nb;
             if (nb > 0.0) {
