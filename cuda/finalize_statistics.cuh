@@ -66,7 +66,8 @@ __device__ void finalize_statistics(const float* partial_count, const float* par
         first_overflow = 0x7fffffff;
     }
     __syncthreads();
-    // Pass 1: statistics into scratch (4 doubles per channel: mean, invstd, next mean, next var).
+    // Pass 1: statistics into scratch (four planes of C doubles: mean, invstd, next mean, next
+    // var; planes, so that a warp, a channel per thread, writes whole sectors).
 #pragma unroll 1
     for (long long c = thread; c < channels; c += threads) {
         double count = 0.0, mean = 0.0, m2 = 0.0;
@@ -98,10 +99,10 @@ __device__ void finalize_statistics(const float* partial_count, const float* par
         } else if (!(isfinite(next_mean) && isfinite(next_var))) {
             atomicMin(&first_overflow, (int)c);
         }
-        scratch[4 * c] = batch_mean;
-        scratch[4 * c + 1] = invstd;
-        scratch[4 * c + 2] = next_mean;
-        scratch[4 * c + 3] = next_var;
+        scratch[c] = batch_mean;
+        scratch[channels + c] = invstd;
+        scratch[2 * channels + c] = next_mean;
+        scratch[3 * channels + c] = next_var;
     }
     __syncthreads();
     int bad = first_bad;
@@ -110,11 +111,11 @@ __device__ void finalize_statistics(const float* partial_count, const float* par
     if (bad == 0x7fffffff && overflow == 0x7fffffff) {
 #pragma unroll 1
         for (long long c = thread; c < channels; c += threads) {
-            saved_mean[c] = scratch[4 * c];
-            saved_invstd[c] = (float)scratch[4 * c + 1];
+            saved_mean[c] = scratch[c];
+            saved_invstd[c] = (float)scratch[channels + c];
             if (a.update) {
-                running_mean[c] = (float)scratch[4 * c + 2];
-                running_var[c] = (float)scratch[4 * c + 3];
+                running_mean[c] = (float)scratch[2 * channels + c];
+                running_var[c] = (float)scratch[3 * channels + c];
             }
         }
     }

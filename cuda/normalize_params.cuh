@@ -11,13 +11,17 @@
 
 __device__ __forceinline__ void write_params(float* params, long long c, long long channels, int planar,
                                              double mean, float invstd, float gamma, float beta) {
-    long long at = planar ? c : 4 * c;
-    long long step = planar ? channels : 1;
     float hi = (float)mean;
-    params[at] = hi;
-    params[at + step] = (float)(mean - (double)hi);
-    params[at + 2 * step] = gamma * invstd;
-    params[at + 3 * step] = beta;
+    float lo = (float)(mean - (double)hi);
+    if (planar) {
+        params[c] = hi;
+        params[channels + c] = lo;
+        params[2 * channels + c] = gamma * invstd;
+        params[3 * channels + c] = beta;
+    } else {
+        // One 16-byte store, so a warp's threads (one channel each) write whole sectors.
+        reinterpret_cast<float4*>(params)[c] = make_float4(hi, lo, gamma * invstd, beta);
+    }
 }
 
 // Channel c's parameters from the planar layout.

@@ -6,8 +6,8 @@ import io.github.batchnorm4j.Shape;
  * Grid sizes for the CUDA kernels, in plain Java so that CI checks them without a GPU. A
  * reduction splits each channel's m values into {@code blocksPerChannel} blocks of
  * {@code perBlock} (the last may be shorter, none is empty): about four blocks per SM over the
- * whole grid, at least 1024 values (channels-first) or 8 rows (channels-last) per block, and at
- * most 2^24 values per block, because per-block counts are floats in the kernels.
+ * whole grid, at least 1024 values (channels-first, in multiples of 32) or 8 rows (channels-last)
+ * per block, and at most 2^24 values per block, because per-block counts are floats in the kernels.
  */
 final class LaunchGeometry {
     static final int THREADS = 256;
@@ -48,6 +48,12 @@ final class LaunchGeometry {
         blocks = Math.min(blocks, Math.max(1, ceilDiv(m, smallest)));
         blocks = Math.max(blocks, ceilDiv(m, MAX_BLOCK_VALUES));
         long perBlock = ceilDiv(m, blocks);
+        if (!shape.isChannelsLast()) {
+            // Whole 128-byte lines per block (2^24 is a multiple of 32): where planes start on a
+            // sector, so does each block, and its warps read whole sectors (design.md, 'Layouts
+            // read in whole sectors').
+            perBlock = ceilDiv(perBlock, 32) * 32;
+        }
         return new LaunchGeometry(ceilDiv(m, perBlock), perBlock, gridY);
     }
 

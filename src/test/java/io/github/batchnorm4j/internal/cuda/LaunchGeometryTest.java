@@ -31,6 +31,7 @@ class LaunchGeometryTest {
                 assertTrue(g.blocksPerChannel * g.perBlock >= m, "covers every value: " + where);
                 assertTrue((g.blocksPerChannel - 1) * g.perBlock < m, "no empty block: " + where);
                 assertTrue(g.perBlock <= LaunchGeometry.MAX_BLOCK_VALUES, "float counts exact: " + where);
+                assertTrue(shape.isChannelsLast() || g.perBlock % 32 == 0, "whole 128-byte lines: " + where);
                 assertTrue(g.blocksPerChannel <= Integer.MAX_VALUE, "gridDim.x fits: " + where);
                 assertTrue(g.gridY >= 1 && g.gridY <= LaunchGeometry.MAX_GRID_Y, "gridDim.y fits: " + where);
                 assertEquals(shape.isChannelsLast() ? (shape.channels() + 31) / 32 : shape.channels(), g.gridY, where);
