@@ -1,31 +1,41 @@
-// Backward: per-channel sums, coefficients, then dx.
+// Backward: per-channel sums with their finish, then dx.
 //
 //   bn_grad_sums_nchw            partial sum(dy) and sum(dy * (x - mean)) of channel c over the
-//                                same blocks as bn_stats_nchw; fp64 per thread
+//                                same blocks as bn_stats_nchw; fp64 per thread; the grid's last
+//                                block finishes (finalize_gradients.cuh)
 //   bn_grad_sums_channels_last   the same over row blocks, as bn_stats_channels_last
-//   bn_grad_finalize             one block: adds each channel's partials in order, writes the
-//                                gamma and beta gradients (if non-null) and the coefficients of
-//                                dx = k * dy - kc * (x - mean) - k0 (4 floats: k, kc, k0, unused)
-//   bn_grad_apply_nchw           dx for channels-first data, grid-stride as bn_normalize_nchw
+//   bn_grad_apply_nchw           dx = k * dy - kc * (x - mean) - k0, grid-stride as
+//                                bn_normalize_nchw
 //   bn_grad_apply_channels_last  dx for rows of C values
 //
-// mean = mean_hi + mean_lo and 1/sqrt(var + eps) are those of the latest forward (params and
-// saved_invstd). dx may be the same memory as dy. The formulas are the CPU path's
-// (CpuBackend.prepareGradient).
+// The apply kernels commit the gamma and beta gradients (commit = 1 for an affine layer:
+// commit_gradients in layer_record.cuh), so a call whose second launch fails changes nothing.
+// mean (= mean_hi + mean_lo in params) and 1/sqrt(var + eps) are those of the latest forward.
+// dx may be the same memory as dy. The formulas are the CPU path's (CpuBackend.prepareGradient).
 #include "fast_divide.cuh"
+#include "finalize_gradients.cuh"
+#include "last_block.cuh"
 #include "normalize_params.cuh"
 #include "vector_access.cuh"
 #include "welford.cuh"
 
 extern "C" __global__ void bn_grad_sums_nchw(const float* __restrict__ x, const float* __restrict__ dy,
                                              long long channels, long long spatial, long long per_channel,
-                                             long long per_block, const double* __restrict__ saved_mean,
-                                             double* __restrict__ partial_dy, double* __restrict__ partial_dyx) {
+                                             long long per_block, int reduce, int batch_terms, int from_running, int affine,
+                                             const double* __restrict__ saved_mean,
+                                             const float* __restrict__ running_mean,
+                                             const float* __restrict__ invstd,
+                                             const float* __restrict__ gamma, double* partial_dy,
+                                             double* partial_dyx, float* __restrict__ params,
+                                             float4* __restrict__ coefficients, float* __restrict__ scratch,
+                                             long long* __restrict__ counters, long long* failure,
+                                             unsigned int* __restrict__ blocks_done) {
+    GradientSource source = {saved_mean, running_mean, invstd, from_running};
     long long c = blockIdx.y;
     long long b = blockIdx.x;
-    long long start = b * per_block;
+    long long start = reduce ? b * per_block : per_channel; // reduce = 0: no sums, only the finish
     long long end = min(per_channel, start + per_block);
-    double mean = saved_mean[c];
+    double mean = source_mean(source, c);
     double sum_dy = 0.0, sum_dyx = 0.0;
     // As in bn_stats_nchw: only the first run may start inside a plane.
     long long n = first_plane(start, spatial);
@@ -41,27 +51,40 @@ extern "C" __global__ void bn_grad_sums_nchw(const float* __restrict__ x, const 
         p += len;
     }
     block_sum2(sum_dy, sum_dyx);
-    if (threadIdx.x == 0) {
+    if (threadIdx.x == 0 && reduce) {
         long long slot = b * channels + c; // block-major (batch_norm_statistics.cu's head)
         partial_dy[slot] = sum_dy;
         partial_dyx[slot] = sum_dyx;
+    }
+    if (last_block_to_finish(blocks_done)) {
+        finalize_gradients(partial_dy, partial_dyx,
+                           GradientArguments{gridDim.x, channels, per_channel, batch_terms, reduce, 0, affine}, source, gamma,
+                           params, coefficients, scratch, counters, failure, threadIdx.x,
+                           blockDim.x);
     }
 }
 
 extern "C" __global__ void bn_grad_sums_channels_last(const float* __restrict__ x, const float* __restrict__ dy,
                                                       long long rows, long long channels, long long rows_per_block,
-                                                      const double* __restrict__ saved_mean,
-                                                      double* __restrict__ partial_dy,
-                                                      double* __restrict__ partial_dyx) {
+                                                      int reduce, int batch_terms, int from_running, int affine,
+                                             const double* __restrict__ saved_mean,
+                                             const float* __restrict__ running_mean,
+                                             const float* __restrict__ invstd,
+                                             const float* __restrict__ gamma, double* partial_dy,
+                                             double* partial_dyx, float* __restrict__ params,
+                                             float4* __restrict__ coefficients, float* __restrict__ scratch,
+                                             long long* __restrict__ counters, long long* failure,
+                                             unsigned int* __restrict__ blocks_done) {
+    GradientSource source = {saved_mean, running_mean, invstd, from_running};
     __shared__ double column_dy[32][33];
     __shared__ double column_dyx[32][33];
     long long c = (long long)blockIdx.y * 32 + threadIdx.x;
     long long b = blockIdx.x;
-    long long start = b * rows_per_block;
+    long long start = reduce ? b * rows_per_block : rows; // reduce = 0: no sums, only the finish
     long long end = min(rows, start + rows_per_block);
     double sum_dy = 0.0, sum_dyx = 0.0;
     if (c < channels) {
-        double mean = saved_mean[c];
+        double mean = source_mean(source, c);
         // Four rows per trip, summed in row order (as bn_stats_channels_last, for the same reason).
         long long r = start + threadIdx.y;
         long long step = blockDim.y;
@@ -90,7 +113,7 @@ extern "C" __global__ void bn_grad_sums_channels_last(const float* __restrict__ 
     column_dy[threadIdx.y][threadIdx.x] = sum_dy;
     column_dyx[threadIdx.y][threadIdx.x] = sum_dyx;
     __syncthreads();
-    if (threadIdx.y == 0 && c < channels) {
+    if (threadIdx.y == 0 && c < channels && reduce) {
         for (int y = 1; y < blockDim.y; y++) {
             sum_dy += column_dy[y][threadIdx.x];
             sum_dyx += column_dyx[y][threadIdx.x];
@@ -99,41 +122,11 @@ extern "C" __global__ void bn_grad_sums_channels_last(const float* __restrict__ 
         partial_dy[slot] = sum_dy;
         partial_dyx[slot] = sum_dyx;
     }
-}
-
-// batch_terms = 1 after a training forward (statistics depend on x), 0 after inference.
-// reduce = 0 when there are no partials (inference without affine): only k is written.
-extern "C" __global__ void bn_grad_finalize(const double* __restrict__ partial_dy,
-                                            const double* __restrict__ partial_dyx, long long blocks_per_channel,
-                                            long long channels, long long per_channel,
-                                            const float* __restrict__ saved_invstd, const float* __restrict__ gamma,
-                                            int batch_terms, int reduce, float* __restrict__ gamma_grad,
-                                            float* __restrict__ beta_grad, float4* __restrict__ coefficients) {
-    // Not unrolled, as every grid-stride loop here: nvcc would divide to count its trips.
-#pragma unroll 1
-    for (long long c = blockIdx.x * (long long)blockDim.x + threadIdx.x; c < channels;
-         c += (long long)gridDim.x * blockDim.x) {
-        double sum_dy = 0.0, sum_dyx = 0.0;
-        if (reduce) {
-            for (long long b = 0; b < blocks_per_channel; b++) {
-                sum_dy += partial_dy[b * channels + c];
-                sum_dyx += partial_dyx[b * channels + c];
-            }
-        }
-        float invstd = saved_invstd[c];
-        double d_beta = sum_dy;
-        double d_gamma = sum_dyx * invstd;
-        if (gamma_grad) {
-            gamma_grad[c] = (float)d_gamma;
-            beta_grad[c] = (float)d_beta;
-        }
-        double k = (double)(gamma ? gamma[c] : 1.0f) * invstd;
-        float4 coefficient;
-        coefficient.x = (float)k;
-        coefficient.y = batch_terms ? (float)(k * invstd * d_gamma / per_channel) : 0.0f;
-        coefficient.z = batch_terms ? (float)(k * d_beta / per_channel) : 0.0f;
-        coefficient.w = 0.0f;
-        coefficients[c] = coefficient;
+    if (last_block_to_finish(blocks_done)) {
+        finalize_gradients(partial_dy, partial_dyx,
+                           GradientArguments{gridDim.x, channels, rows, batch_terms, reduce, 1, affine}, source, gamma,
+                           params, coefficients, scratch, counters, failure,
+                           threadIdx.y * blockDim.x + threadIdx.x, blockDim.x * blockDim.y);
     }
 }
 
@@ -146,7 +139,13 @@ extern "C" __global__ void bn_grad_apply_nchw(const float* x, const float* dy, f
                                               const float4* __restrict__ params,
                                               const float4* __restrict__ coefficients, int vector,
                                               long long spatial_multiplier, int spatial_log,
-                                              long long channels_multiplier, int channels_log) {
+                                              long long channels_multiplier, int channels_log, int commit, const float* __restrict__ scratch,
+                                              float* __restrict__ gamma_grad, float* __restrict__ beta_grad,
+                                              const long long* __restrict__ counters) {
+    if (commit) {
+        commit_gradients(scratch, channels, gamma_grad, beta_grad, counters,
+                         blockIdx.x * (long long)blockDim.x + threadIdx.x, (long long)gridDim.x * blockDim.x);
+    }
     vector = vector && aligned16(x) && aligned16(dy) && aligned16(dx);
     FastDivide by_spatial = fast_divide(spatial_multiplier, spatial_log);
     FastDivide by_channels = fast_divide(channels_multiplier, channels_log);
@@ -177,7 +176,14 @@ extern "C" __global__ void bn_grad_apply_nchw(const float* x, const float* dy, f
 extern "C" __global__ void bn_grad_apply_channels_last(const float* x, const float* dy, float* dx, long long total,
                                                        long long channels, const float* __restrict__ params,
                                                        const float4* __restrict__ coefficients,
-                                                       long long channels_multiplier, int channels_log) {
+                                                       long long channels_multiplier, int channels_log,
+                                                       int commit, const float* __restrict__ scratch,
+                                              float* __restrict__ gamma_grad, float* __restrict__ beta_grad,
+                                              const long long* __restrict__ counters) {
+    if (commit) {
+        commit_gradients(scratch, channels, gamma_grad, beta_grad, counters,
+                         blockIdx.x * (long long)blockDim.x + threadIdx.x, (long long)gridDim.x * blockDim.x);
+    }
     FastDivide by_channels = fast_divide(channels_multiplier, channels_log);
     // Not unrolled: nvcc would divide to count the trips of an unrolled grid-stride loop.
 #pragma unroll 1

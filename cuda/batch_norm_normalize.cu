@@ -1,17 +1,24 @@
 // Normalization, the last step of a forward (training or inference):
-// y = ((x - mean_hi) - mean_lo) * scale + shift, with per-channel params (normalize_params.cuh)
-// from the statistics kernels' finishing step (finalize_statistics.cuh) or, in inference, from
-// bn_running_params. x and y may be the same memory.
+// y = ((x - mean_hi) - mean_lo) * scale + shift, with per-channel parameters that come from one
+// of two places (from_running):
+//   0  params (normalize_params.cuh), written by the statistics kernels' finishing step
+//      (finalize_statistics.cuh): a training forward, or inference without running statistics;
+//   1  the running statistics themselves: mean_hi = running_mean, mean_lo = 0,
+//      scale = gamma * running_invstd, shift = beta (gamma, beta may be null: 1 and 0). An
+//      inference forward is then this one launch. running_invstd = 1/sqrt(running_var + eps) is
+//      kept by whoever writes running_var (the finishing step, the host's setters), never by
+//      an optimizer, which writes gamma and beta only: so parameters read here are never stale.
+// A training forward's normalize also commits its statistics (commit = 1: commit_statistics in
+// layer_record.cuh), so a call whose second launch the driver refuses changes nothing.
+// x and y may be the same memory.
 //
-//   bn_running_params           inference: params, saved mean and 1/sqrt(running var + eps) of
-//                               each channel from the running statistics; grid-stride over
-//                               channels
 //   bn_normalize_nchw           channels-first: grid-stride over (run = n * C + c, position)
 //                               pairs; float4 loads when H*W % 4 == 0 (the host passes
 //                               vector = 1) and x, y are 16-byte aligned, scalar otherwise
 //   bn_normalize_channels_last  rows of C values: grid-stride over elements; float4 when
 //                               C % 4 == 0 and x, y are 16-byte aligned
 
+#include "layer_record.cuh"
 #include "normalize_params.cuh"
 #include "fast_divide.cuh"
 #include "vector_access.cuh"
@@ -20,10 +27,38 @@ __device__ __forceinline__ float normalize_one(float v, float4 p) {
     return ((v - p.x) - p.y) * p.z + p.w;
 }
 
+// The per-channel state an inference forward normalizes with (from_running = 1).
+// Not __restrict__: in a training forward the same buffers are written by the commit.
+struct RunningSource {
+    const float* mean;
+    const float* invstd;
+    const float* __restrict__ gamma;
+    const float* __restrict__ beta;
+};
+
+// Channel c's parameters from the running statistics, as bn_running_params wrote them before:
+// scale = gamma * invstd in float, so training-time and inference-time parameters round alike.
+__device__ __forceinline__ float4 running_params(RunningSource r, long long c) {
+    return make_float4(r.mean[c], 0.0f, (r.gamma ? r.gamma[c] : 1.0f) * r.invstd[c], r.beta ? r.beta[c] : 0.0f);
+}
+
 extern "C" __global__ void bn_normalize_nchw(const float* x, float* y, long long runs, long long channels,
                                              long long spatial, const float4* __restrict__ params, int vector,
                                              long long spatial_multiplier, int spatial_log,
-                                             long long channels_multiplier, int channels_log) {
+                                             long long channels_multiplier, int channels_log, int from_running,
+                                             const float* running_mean, const float* running_invstd,
+                                             const float* __restrict__ gamma, const float* __restrict__ beta,
+                                             int commit, int update,
+                                             const double* __restrict__ scratch, double* __restrict__ saved_mean,
+                                             float* __restrict__ saved_invstd, float* commit_running_mean,
+                                             float* __restrict__ running_var, float* commit_running_invstd,
+                                             long long* __restrict__ counters) {
+    RunningSource source = {running_mean, running_invstd, gamma, beta};
+    if (commit) {
+        commit_statistics(scratch, channels, update, saved_mean, saved_invstd, commit_running_mean, running_var,
+                          commit_running_invstd, counters, blockIdx.x * (long long)blockDim.x + threadIdx.x,
+                          (long long)gridDim.x * blockDim.x);
+    }
     vector = vector && aligned16(x) && aligned16(y);
     FastDivide by_spatial = fast_divide(spatial_multiplier, spatial_log);
     FastDivide by_channels = fast_divide(channels_multiplier, channels_log);
@@ -34,7 +69,8 @@ extern "C" __global__ void bn_normalize_nchw(const float* x, float* y, long long
     for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < total;
          i += (long long)gridDim.x * blockDim.x) {
         long long run = fast_quotient(i * per_item, by_spatial); // 4i / spatial = i / (spatial / 4) when vector
-        float4 p = params[fast_remainder(run, by_channels, channels)];
+        long long c = fast_remainder(run, by_channels, channels);
+        float4 p = from_running ? running_params(source, c) : params[c];
         if (vector) {
             float4 v = reinterpret_cast<const float4*>(x)[i];
             v.x = normalize_one(v.x, p);
@@ -51,7 +87,20 @@ extern "C" __global__ void bn_normalize_nchw(const float* x, float* y, long long
 extern "C" __global__ void bn_normalize_channels_last(const float* x, float* y, long long total,
                                                       long long channels, const float* __restrict__ params,
                                                       int vector, long long channels_multiplier,
-                                                      int channels_log) {
+                                                      int channels_log, int from_running,
+                                                      const float* running_mean, const float* running_invstd,
+                                                      const float* __restrict__ gamma,
+                                                      const float* __restrict__ beta, int commit, int update,
+                                             const double* __restrict__ scratch, double* __restrict__ saved_mean,
+                                             float* __restrict__ saved_invstd, float* commit_running_mean,
+                                             float* __restrict__ running_var, float* commit_running_invstd,
+                                             long long* __restrict__ counters) {
+    RunningSource source = {running_mean, running_invstd, gamma, beta};
+    if (commit) {
+        commit_statistics(scratch, channels, update, saved_mean, saved_invstd, commit_running_mean, running_var,
+                          commit_running_invstd, counters, blockIdx.x * (long long)blockDim.x + threadIdx.x,
+                          (long long)gridDim.x * blockDim.x);
+    }
     vector = vector && aligned16(x) && aligned16(y);
     FastDivide by_channels = fast_divide(channels_multiplier, channels_log);
     long long count = vector ? total / 4 : total;
@@ -63,35 +112,28 @@ extern "C" __global__ void bn_normalize_channels_last(const float* x, float* y, 
             long long c = fast_remainder(i * 4, by_channels, channels);
             float4 v = reinterpret_cast<const float4*>(x)[i];
             // Channels c..c+3 from each plane at once (C % 4 == 0, so every plane is 16-byte aligned).
-            float4 hi = *reinterpret_cast<const float4*>(params + c);
-            float4 lo = *reinterpret_cast<const float4*>(params + channels + c);
-            float4 scale = *reinterpret_cast<const float4*>(params + 2 * channels + c);
-            float4 shift = *reinterpret_cast<const float4*>(params + 3 * channels + c);
+            float4 hi, lo, scale, shift;
+            if (from_running) {
+                hi = *reinterpret_cast<const float4*>(running_mean + c);
+                lo = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+                float4 invstd = *reinterpret_cast<const float4*>(running_invstd + c);
+                float4 g = gamma ? *reinterpret_cast<const float4*>(gamma + c) : make_float4(1.0f, 1.0f, 1.0f, 1.0f);
+                scale = make_float4(g.x * invstd.x, g.y * invstd.y, g.z * invstd.z, g.w * invstd.w);
+                shift = beta ? *reinterpret_cast<const float4*>(beta + c) : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+            } else {
+                hi = *reinterpret_cast<const float4*>(params + c);
+                lo = *reinterpret_cast<const float4*>(params + channels + c);
+                scale = *reinterpret_cast<const float4*>(params + 2 * channels + c);
+                shift = *reinterpret_cast<const float4*>(params + 3 * channels + c);
+            }
             v.x = normalize_one(v.x, make_float4(hi.x, lo.x, scale.x, shift.x));
             v.y = normalize_one(v.y, make_float4(hi.y, lo.y, scale.y, shift.y));
             v.z = normalize_one(v.z, make_float4(hi.z, lo.z, scale.z, shift.z));
             v.w = normalize_one(v.w, make_float4(hi.w, lo.w, scale.w, shift.w));
             reinterpret_cast<float4*>(y)[i] = v;
         } else {
-            y[i] = normalize_one(x[i], planar_params(params, fast_remainder(i, by_channels, channels), channels));
+            long long c = fast_remainder(i, by_channels, channels);
+            y[i] = normalize_one(x[i], from_running ? running_params(source, c) : planar_params(params, c, channels));
         }
-    }
-}
-
-extern "C" __global__ void bn_running_params(const float* __restrict__ running_mean,
-                                             const float* __restrict__ running_var, long long channels,
-                                             double eps, const float* __restrict__ gamma,
-                                             const float* __restrict__ beta, double* __restrict__ saved_mean,
-                                             float* __restrict__ saved_invstd, float* __restrict__ params,
-                                             int planar) {
-    // Not unrolled: nvcc would divide to count the trips.
-#pragma unroll 1
-    for (long long c = blockIdx.x * (long long)blockDim.x + threadIdx.x; c < channels;
-         c += (long long)gridDim.x * blockDim.x) {
-        float invstd = (float)(1.0 / sqrt((double)running_var[c] + eps));
-        saved_mean[c] = running_mean[c];
-        saved_invstd[c] = invstd;
-        write_params(params, c, channels, planar, running_mean[c], invstd, gamma ? gamma[c] : 1.0f,
-                     beta ? beta[c] : 0.0f);
     }
 }

@@ -23,12 +23,12 @@ extern "C" __global__ void bn_stats_nchw(const float* __restrict__ x, long long 
                                          long long per_channel, long long per_block,
                                          float* partial_count, float* partial_mean, float* partial_m2,
                                          double eps, const float* __restrict__ gamma,
-                                         const float* __restrict__ beta, int update, double new_weight,
-                                         double variance_scale, float* __restrict__ running_mean,
-                                         float* __restrict__ running_var, double* __restrict__ saved_mean,
-                                         float* __restrict__ saved_invstd, float* __restrict__ params,
-                                         double* __restrict__ scratch, int* __restrict__ status,
-                                         unsigned int* __restrict__ blocks_done) {
+                                         const float* __restrict__ beta, int update, int weight_mode,
+                                         double momentum, double decay, double variance_scale,
+                                         const float* __restrict__ running_mean,
+                                         const float* __restrict__ running_var, float* __restrict__ params,
+                                         double* __restrict__ scratch, long long* __restrict__ counters,
+                                         long long* failure, unsigned int* __restrict__ blocks_done) {
     long long c = blockIdx.y;
     long long b = blockIdx.x;
     long long start = b * per_block;
@@ -56,8 +56,9 @@ extern "C" __global__ void bn_stats_nchw(const float* __restrict__ x, long long 
     }
     if (last_block_to_finish(blocks_done)) {
         finalize_statistics(partial_count, partial_mean, partial_m2, gridDim.x, channels, x, spatial,
-                            FinalizeArguments{eps, new_weight, variance_scale, update, 0}, gamma, beta, running_mean,
-                            running_var, saved_mean, saved_invstd, params, scratch, status, threadIdx.x, blockDim.x);
+                            FinalizeArguments{eps, weight_mode, momentum, decay, variance_scale, update, 0}, gamma, beta,
+                            running_mean, running_var, params, scratch,
+                            counters, failure, threadIdx.x, blockDim.x);
     }
 }
 
@@ -65,12 +66,12 @@ extern "C" __global__ void bn_stats_channels_last(const float* __restrict__ x, l
                                                   long long rows_per_block, float* partial_count,
                                                   float* partial_mean, float* partial_m2,
                                                   double eps, const float* __restrict__ gamma,
-                                                  const float* __restrict__ beta, int update, double new_weight,
-                                                  double variance_scale, float* __restrict__ running_mean,
-                                                  float* __restrict__ running_var, double* __restrict__ saved_mean,
-                                                  float* __restrict__ saved_invstd, float* __restrict__ params,
-                                                  double* __restrict__ scratch, int* __restrict__ status,
-                                                  unsigned int* __restrict__ blocks_done) {
+                                                  const float* __restrict__ beta, int update, int weight_mode,
+                                                  double momentum, double decay, double variance_scale,
+                                                  const float* __restrict__ running_mean,
+                                                  const float* __restrict__ running_var, float* __restrict__ params,
+                                                  double* __restrict__ scratch, long long* __restrict__ counters,
+                                                  long long* failure, unsigned int* __restrict__ blocks_done) {
     __shared__ Welford column[32][33]; // [y][x], padded against bank conflicts
     long long c = (long long)blockIdx.y * 32 + threadIdx.x;
     long long b = blockIdx.x;
@@ -110,8 +111,8 @@ extern "C" __global__ void bn_stats_channels_last(const float* __restrict__ x, l
     }
     if (last_block_to_finish(blocks_done)) {
         finalize_statistics(partial_count, partial_mean, partial_m2, gridDim.x, channels, x, 1,
-                            FinalizeArguments{eps, new_weight, variance_scale, update, 1}, gamma, beta, running_mean,
-                            running_var, saved_mean, saved_invstd, params, scratch, status,
-                            threadIdx.y * blockDim.x + threadIdx.x, blockDim.x * blockDim.y);
+                            FinalizeArguments{eps, weight_mode, momentum, decay, variance_scale, update, 1}, gamma, beta,
+                            running_mean, running_var, params, scratch,
+                            counters, failure, threadIdx.y * blockDim.x + threadIdx.x, blockDim.x * blockDim.y);
     }
 }

@@ -21,7 +21,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef int CUresult;
 typedef int CUdevice;
@@ -31,10 +33,13 @@ typedef void *CUmodule;
 typedef void *CUfunction;
 typedef void *CUstream;
 typedef void *CUevent;
+typedef void *CUgraph;
+typedef void *CUgraphExec;
 
 enum {
     CUDA_SUCCESS = 0,
     CUDA_ERROR_INVALID_VALUE = 1,
+    CUDA_ERROR_OUT_OF_MEMORY = 2,
     CUDA_ERROR_NOT_INITIALIZED = 3,
     CUDA_ERROR_NO_DEVICE = 100,
     CUDA_ERROR_NOT_SUPPORTED = 801,
@@ -310,70 +315,148 @@ CUresult cuMemGetAddressRange_v2(CUdeviceptr *base, size_t *size, CUdeviceptr po
     return CUDA_SUCCESS;
 }
 
-static CUresult memset8(CUdeviceptr pointer, unsigned char value, size_t count, CUstream stream) {
+/* The calls without a stream (synchronous: 1) are told apart from *Async calls on stream 0: they
+   block the host, and a stream capture refuses them. */
+enum { ASYNC = 0, SYNCHRONOUS = 1 };
+
+static CUresult memset8(CUdeviceptr pointer, unsigned char value, size_t count, CUstream stream, int synchronous) {
     jlong r;
-    CALL(r, "memset8", "(JJJJ)J", (jlong)pointer, (jlong)value, (jlong)count, (jlong)(intptr_t)stream);
+    CALL(r, "memset8", "(JJJJJ)J", (jlong)pointer, (jlong)value, (jlong)count, (jlong)(intptr_t)stream,
+         (jlong)synchronous);
     return CUDA_SUCCESS;
 }
 
 CUresult cuMemsetD8_v2(CUdeviceptr pointer, unsigned char value, size_t count) {
-    return memset8(pointer, value, count, NULL);
+    return memset8(pointer, value, count, NULL, SYNCHRONOUS);
 }
 
 CUresult cuMemsetD8Async(CUdeviceptr pointer, unsigned char value, size_t count, CUstream stream) {
-    return memset8(pointer, value, count, stream);
+    return memset8(pointer, value, count, stream, ASYNC);
 }
 
 /* Host memory goes over as an address and a length, which the emulator copies with Unsafe: a
    ByteBuffer object per copy would be an allocation of the caller's thread in steady state. */
-static CUresult copy_to_device(CUdeviceptr target, const void *source, size_t bytes, CUstream stream) {
+static CUresult copy_to_device(CUdeviceptr target, const void *source, size_t bytes, CUstream stream,
+                               int synchronous) {
     if (source == NULL && bytes > 0) {
         return CUDA_ERROR_INVALID_VALUE;
     }
     jlong r;
-    CALL(r, "copyHostToDevice", "(JJJJ)J", (jlong)target, (jlong)(intptr_t)source, (jlong)bytes,
-         (jlong)(intptr_t)stream);
+    CALL(r, "copyHostToDevice", "(JJJJJ)J", (jlong)target, (jlong)(intptr_t)source, (jlong)bytes,
+         (jlong)(intptr_t)stream, (jlong)synchronous);
     return CUDA_SUCCESS;
 }
 
-static CUresult copy_to_host(void *target, CUdeviceptr source, size_t bytes, CUstream stream) {
+static CUresult copy_to_host(void *target, CUdeviceptr source, size_t bytes, CUstream stream, int synchronous) {
     if (target == NULL && bytes > 0) {
         return CUDA_ERROR_INVALID_VALUE;
     }
     jlong r;
-    CALL(r, "copyDeviceToHost", "(JJJJ)J", (jlong)(intptr_t)target, (jlong)source, (jlong)bytes,
-         (jlong)(intptr_t)stream);
+    CALL(r, "copyDeviceToHost", "(JJJJJ)J", (jlong)(intptr_t)target, (jlong)source, (jlong)bytes,
+         (jlong)(intptr_t)stream, (jlong)synchronous);
     return CUDA_SUCCESS;
 }
 
-static CUresult copy_on_device(CUdeviceptr target, CUdeviceptr source, size_t bytes, CUstream stream) {
+static CUresult copy_on_device(CUdeviceptr target, CUdeviceptr source, size_t bytes, CUstream stream,
+                               int synchronous) {
     jlong r;
-    CALL(r, "copyDeviceToDevice", "(JJJJ)J", (jlong)target, (jlong)source, (jlong)bytes, (jlong)(intptr_t)stream);
+    CALL(r, "copyDeviceToDevice", "(JJJJJ)J", (jlong)target, (jlong)source, (jlong)bytes, (jlong)(intptr_t)stream,
+         (jlong)synchronous);
     return CUDA_SUCCESS;
 }
 
 CUresult cuMemcpyHtoD_v2(CUdeviceptr target, const void *source, size_t bytes) {
-    return copy_to_device(target, source, bytes, NULL);
+    return copy_to_device(target, source, bytes, NULL, SYNCHRONOUS);
 }
 
 CUresult cuMemcpyHtoDAsync_v2(CUdeviceptr target, const void *source, size_t bytes, CUstream stream) {
-    return copy_to_device(target, source, bytes, stream);
+    return copy_to_device(target, source, bytes, stream, ASYNC);
 }
 
 CUresult cuMemcpyDtoH_v2(void *target, CUdeviceptr source, size_t bytes) {
-    return copy_to_host(target, source, bytes, NULL);
+    return copy_to_host(target, source, bytes, NULL, SYNCHRONOUS);
 }
 
 CUresult cuMemcpyDtoHAsync_v2(void *target, CUdeviceptr source, size_t bytes, CUstream stream) {
-    return copy_to_host(target, source, bytes, stream);
+    return copy_to_host(target, source, bytes, stream, ASYNC);
 }
 
 CUresult cuMemcpyDtoD_v2(CUdeviceptr target, CUdeviceptr source, size_t bytes) {
-    return copy_on_device(target, source, bytes, NULL);
+    return copy_on_device(target, source, bytes, NULL, SYNCHRONOUS);
 }
 
 CUresult cuMemcpyDtoDAsync_v2(CUdeviceptr target, CUdeviceptr source, size_t bytes, CUstream stream) {
-    return copy_on_device(target, source, bytes, stream);
+    return copy_on_device(target, source, bytes, stream, ASYNC);
+}
+
+/* ---- pinned host memory ----
+ *
+ * Real native memory, page aligned as the driver's is, so the host side reads and writes it as it
+ * would on a GPU; the emulator is told its address and size and maps it into the device (every
+ * pinned allocation is mapped, as under UVA). It starts filled with 0xFF bytes (NaN as a float or
+ * a double, -1 as an integer) rather than zeros, so code that reads pinned memory it never wrote
+ * gets visibly wrong results instead of plausible zeros.
+ */
+#define PINNED_GARBAGE 0xFF
+
+static CUresult register_pinned(void *memory, size_t bytes, unsigned int flags) {
+    jlong r;
+    CALL(r, "hostAllocate", "(JJJ)J", (jlong)(intptr_t)memory, (jlong)bytes, (jlong)flags);
+    return CUDA_SUCCESS;
+}
+
+static CUresult host_alloc(void **pointer, size_t bytes, unsigned int flags) {
+    if (pointer == NULL || bytes == 0) {
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    long page = sysconf(_SC_PAGESIZE);
+    void *memory = NULL;
+    if (posix_memalign(&memory, page > 0 ? (size_t)page : 4096, bytes) != 0) {
+        return CUDA_ERROR_OUT_OF_MEMORY;
+    }
+    memset(memory, PINNED_GARBAGE, bytes);
+    CUresult result = register_pinned(memory, bytes, flags);
+    if (result != CUDA_SUCCESS) {
+        free(memory);
+        return result;
+    }
+    *pointer = memory;
+    return CUDA_SUCCESS;
+}
+
+CUresult cuMemAllocHost_v2(void **pointer, size_t bytes) {
+    return host_alloc(pointer, bytes, 0);
+}
+
+CUresult cuMemHostAlloc(void **pointer, size_t bytes, unsigned int flags) {
+    return host_alloc(pointer, bytes, flags);
+}
+
+CUresult cuMemFreeHost(void *pointer) {
+    jlong r;
+    CALL(r, "hostFree", "(J)J", (jlong)(intptr_t)pointer); /* fails unless pointer starts a pinned allocation */
+    free(pointer);
+    return CUDA_SUCCESS;
+}
+
+CUresult cuMemHostGetDevicePointer_v2(CUdeviceptr *device, void *host, unsigned int flags) {
+    if (device == NULL) {
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    jlong r;
+    CALL(r, "hostDevicePointer", "(JJ)J", (jlong)(intptr_t)host, (jlong)flags);
+    *device = (CUdeviceptr)r;
+    return CUDA_SUCCESS;
+}
+
+CUresult cuMemHostGetFlags(unsigned int *flags, void *host) {
+    if (flags == NULL) {
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    jlong r;
+    CALL(r, "hostFlags", "(J)J", (jlong)(intptr_t)host);
+    *flags = (unsigned int)r;
+    return CUDA_SUCCESS;
 }
 
 /* ---- launches ---- */
@@ -494,6 +577,9 @@ static CUresult launch_locked(JNIEnv *env, CUfunction function, unsigned int gri
 /* ---- streams and events ---- */
 
 CUresult cuStreamCreate(CUstream *stream, unsigned int flags) {
+    if (stream == NULL) {
+        return CUDA_ERROR_INVALID_VALUE;
+    }
     jlong r;
     CALL(r, "streamCreate", "(J)J", (jlong)flags);
     *stream = (CUstream)(intptr_t)r;
@@ -506,6 +592,16 @@ CUresult cuStreamDestroy_v2(CUstream stream) {
     return CUDA_SUCCESS;
 }
 
+CUresult cuStreamGetFlags(CUstream stream, unsigned int *flags) {
+    if (flags == NULL) {
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    jlong r;
+    CALL(r, "streamFlags", "(J)J", (jlong)(intptr_t)stream);
+    *flags = (unsigned int)r;
+    return CUDA_SUCCESS;
+}
+
 CUresult cuStreamSynchronize(CUstream stream) {
     jlong r;
     CALL(r, "streamSynchronize", "(J)J", (jlong)(intptr_t)stream);
@@ -515,6 +611,14 @@ CUresult cuStreamSynchronize(CUstream stream) {
 CUresult cuStreamQuery(CUstream stream) {
     jlong r;
     CALL(r, "streamQuery", "(J)J", (jlong)(intptr_t)stream); /* work runs at launch: always done */
+    return CUDA_SUCCESS;
+}
+
+/* Work runs when it is issued, so the wait is met at once; the emulator checks the handles and the
+   capture rules (a stream waiting on an event a capture recorded joins that capture). */
+CUresult cuStreamWaitEvent(CUstream stream, CUevent event, unsigned int flags) {
+    jlong r;
+    CALL(r, "streamWaitEvent", "(JJJ)J", (jlong)(intptr_t)stream, (jlong)(intptr_t)event, (jlong)flags);
     return CUDA_SUCCESS;
 }
 
@@ -543,8 +647,11 @@ CUresult cuEventSynchronize(CUevent event) {
     return CUDA_SUCCESS;
 }
 
+/* Not a synchronization: work ran when it was issued, so a recorded event has always completed. */
 CUresult cuEventQuery(CUevent event) {
-    return cuEventSynchronize(event);
+    jlong r;
+    CALL(r, "eventQuery", "(J)J", (jlong)(intptr_t)event);
+    return CUDA_SUCCESS;
 }
 
 /* Milliseconds between two recorded events, as the emulator's cost model puts them (modeled time). */
@@ -552,5 +659,67 @@ CUresult cuEventElapsedTime(float *milliseconds, CUevent start, CUevent end) {
     jlong r;
     CALL(r, "eventElapsedNanos", "(JJ)J", (jlong)(intptr_t)start, (jlong)(intptr_t)end);
     *milliseconds = (float)((double)r / 1e6);
+    return CUDA_SUCCESS;
+}
+
+/* ---- stream capture and graphs ----
+ *
+ * While a stream captures, the emulator records its launches, async copies, memsets and event
+ * records instead of running them (a launch's parameter bytes are copied then, as the driver
+ * does); cuGraphLaunch replays them in order, each counted as a launch or copy of its own.
+ */
+
+CUresult cuStreamBeginCapture_v2(CUstream stream, int mode) {
+    jlong r;
+    CALL(r, "streamBeginCapture", "(JJ)J", (jlong)(intptr_t)stream, (jlong)mode);
+    return CUDA_SUCCESS;
+}
+
+CUresult cuStreamEndCapture(CUstream stream, CUgraph *graph) {
+    if (graph == NULL) {
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    *graph = NULL; /* an invalidated capture ends without a graph */
+    jlong r;
+    CALL(r, "streamEndCapture", "(J)J", (jlong)(intptr_t)stream);
+    *graph = (CUgraph)(intptr_t)r;
+    return CUDA_SUCCESS;
+}
+
+CUresult cuStreamIsCapturing(CUstream stream, int *status) {
+    if (status == NULL) {
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    jlong r;
+    CALL(r, "streamIsCapturing", "(J)J", (jlong)(intptr_t)stream);
+    *status = (int)r;
+    return CUDA_SUCCESS;
+}
+
+CUresult cuGraphInstantiateWithFlags(CUgraphExec *executable, CUgraph graph, unsigned long long flags) {
+    if (executable == NULL) {
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    jlong r;
+    CALL(r, "graphInstantiate", "(JJ)J", (jlong)(intptr_t)graph, (jlong)flags);
+    *executable = (CUgraphExec)(intptr_t)r;
+    return CUDA_SUCCESS;
+}
+
+CUresult cuGraphLaunch(CUgraphExec executable, CUstream stream) {
+    jlong r;
+    CALL(r, "graphLaunch", "(JJ)J", (jlong)(intptr_t)executable, (jlong)(intptr_t)stream);
+    return CUDA_SUCCESS;
+}
+
+CUresult cuGraphExecDestroy(CUgraphExec executable) {
+    jlong r;
+    CALL(r, "graphExecDestroy", "(J)J", (jlong)(intptr_t)executable);
+    return CUDA_SUCCESS;
+}
+
+CUresult cuGraphDestroy(CUgraph graph) {
+    jlong r;
+    CALL(r, "graphDestroy", "(J)J", (jlong)(intptr_t)graph);
     return CUDA_SUCCESS;
 }

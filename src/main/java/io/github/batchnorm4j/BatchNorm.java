@@ -62,6 +62,7 @@ public final class BatchNorm implements AutoCloseable {
         StateFile stored = StateFile.read(file);
         BatchNorm layer = stored.recordedLayer(file);
         stored.applyTo(layer.state);
+        layer.backend.push(layer.state);
         return layer;
     }
 
@@ -253,54 +254,67 @@ public final class BatchNorm implements AutoCloseable {
     /** A copy of gamma (the per-channel scale). */
     public float[] gamma() {
         requireAffine();
+        backend.pull(state);
         return state.gamma.clone();
     }
 
     /** A copy of beta (the per-channel shift). */
     public float[] beta() {
         requireAffine();
+        backend.pull(state);
         return state.beta.clone();
     }
 
     /** Sets gamma from a copy of {@code values}: C finite floats. */
     public void setGamma(float[] values) {
         requireAffine();
+        backend.pull(state);
         state.setChannelValues("gamma", values, state.gamma, false);
+        backend.push(state);
     }
 
     /** Sets beta from a copy of {@code values}: C finite floats. */
     public void setBeta(float[] values) {
         requireAffine();
+        backend.pull(state);
         state.setChannelValues("beta", values, state.beta, false);
+        backend.push(state);
     }
 
     /** A copy of the running mean. */
     public float[] runningMean() {
         requireTracking();
+        backend.pull(state);
         return state.runningMean.clone();
     }
 
     /** A copy of the running variance. */
     public float[] runningVar() {
         requireTracking();
+        backend.pull(state);
         return state.runningVar.clone();
     }
 
     /** Sets the running mean: C finite floats. */
     public void setRunningMean(float[] values) {
         requireTracking();
+        backend.pull(state);
         state.setChannelValues("running mean", values, state.runningMean, false);
+        backend.push(state);
     }
 
     /** Sets the running variance: C finite, non-negative floats. */
     public void setRunningVar(float[] values) {
         requireTracking();
+        backend.pull(state);
         state.setChannelValues("running variance", values, state.runningVar, true);
+        backend.push(state);
     }
 
     /** How many training batches the running statistics have seen (t, PyTorch's num_batches_tracked). */
     public long numBatchesTracked() {
         requireTracking();
+        backend.pull(state);
         return state.numBatchesTracked;
     }
 
@@ -310,12 +324,15 @@ public final class BatchNorm implements AutoCloseable {
         if (count < 0) {
             throw new IllegalArgumentException("num_batches_tracked must be >= 0, got " + count);
         }
+        backend.pull(state);
         state.numBatchesTracked = count;
+        backend.push(state);
     }
 
     /** The mean the latest forward subtracted (batch mean in training), as float. */
     public float[] savedMean() {
         requireForward();
+        backend.pull(state);
         float[] copy = new float[config.channels()];
         for (int c = 0; c < copy.length; c++) {
             copy[c] = (float) state.savedMean[c];
@@ -326,18 +343,21 @@ public final class BatchNorm implements AutoCloseable {
     /** 1/sqrt(var + eps) the latest forward used, as saved for backward. */
     public float[] savedInvStd() {
         requireForward();
+        backend.pull(state);
         return state.savedInvStd.clone();
     }
 
     /** d loss / d gamma from the latest backward. */
     public float[] gammaGradient() {
         requireAffine();
+        backend.pull(state);
         return state.gammaGradient.clone();
     }
 
     /** d loss / d beta from the latest backward. */
     public float[] betaGradient() {
         requireAffine();
+        backend.pull(state);
         return state.betaGradient.clone();
     }
 
@@ -346,6 +366,7 @@ public final class BatchNorm implements AutoCloseable {
     /** Writes parameters, running statistics and settings to an {@code .npz} file, atomically. */
     public void save(Path file) throws IOException {
         requireOpen();
+        backend.pull(state);
         StateFile.write(file, StateFile.membersOf(state));
     }
 
@@ -357,7 +378,10 @@ public final class BatchNorm implements AutoCloseable {
      */
     public void loadState(Path file) throws IOException {
         requireOpen();
-        StateFile.read(file).applyTo(state);
+        StateFile stored = StateFile.read(file); // read and checked before the device is touched
+        backend.pull(state);
+        stored.applyTo(state);
+        backend.push(state);
     }
 
     /** Releases the backend's memory. Idempotent; every later call but close throws. */
@@ -392,6 +416,10 @@ public final class BatchNorm implements AutoCloseable {
     }
 
     private void requireOpen() {
+        guard.requireOpen();
+    }
+
+    void requireOpenForDevice() {
         guard.requireOpen();
     }
 

@@ -17,6 +17,10 @@ public final class BatchNormBuilder {
     private boolean biasCorrection;
     private boolean affine = true;
     private boolean trackRunningStats = true;
+    private boolean synchronousCudaErrors = Boolean.getBoolean(SYNCHRONOUS_CUDA_ERRORS_PROPERTY);
+
+    /** The system property that turns synchronous CUDA errors on for every layer built: {@value}. */
+    public static final String SYNCHRONOUS_CUDA_ERRORS_PROPERTY = "batchnorm4j.cuda.synchronousErrors";
 
     BatchNormBuilder(int channels) {
         this.channels = BatchNormConfig.checkChannels(channels);
@@ -67,6 +71,16 @@ public final class BatchNormBuilder {
     }
 
     /** Whether training keeps running statistics (default true). */
+    /**
+     * Whether each CUDA call on device memory synchronizes its stream and throws a bad batch's
+     * error itself, as a debugging aid (default: the system property
+     * {@value #SYNCHRONOUS_CUDA_ERRORS_PROPERTY}, else false). See {@link DeviceBatchNorm}.
+     */
+    public BatchNormBuilder synchronousCudaErrors(boolean enabled) {
+        synchronousCudaErrors = enabled;
+        return this;
+    }
+
     public BatchNormBuilder trackRunningStats(boolean enabled) {
         trackRunningStats = enabled;
         return this;
@@ -90,6 +104,6 @@ public final class BatchNormBuilder {
 
     private BatchNormConfig config() {
         return new BatchNormConfig(channels, eps, momentum, cumulative, runningVariance, biasCorrection, affine,
-                trackRunningStats);
+                trackRunningStats, synchronousCudaErrors);
     }
 }

@@ -19,10 +19,11 @@ public final class BatchNormConfig {
     private final boolean biasCorrection;
     private final boolean affine;
     private final boolean trackRunningStats;
+    private final boolean synchronousCudaErrors;
 
     BatchNormConfig(int channels, double eps, double momentum, boolean cumulativeAverage,
             VarianceEstimator runningVariance, boolean biasCorrection, boolean affine,
-            boolean trackRunningStats) {
+            boolean trackRunningStats, boolean synchronousCudaErrors) {
         checkChannels(channels);
         checkEps(eps);
         if (!cumulativeAverage) {
@@ -45,6 +46,7 @@ public final class BatchNormConfig {
         this.biasCorrection = biasCorrection;
         this.affine = affine;
         this.trackRunningStats = trackRunningStats;
+        this.synchronousCudaErrors = synchronousCudaErrors;
     }
 
     // Each setting is checked here, once, with one message; the builder's setters call these.
@@ -123,6 +125,15 @@ public final class BatchNormConfig {
     }
 
     /** Whether training keeps running statistics; without them inference uses the batch's own. */
+    /**
+     * Whether every call on device memory waits for its work and reports a bad batch itself, for
+     * debugging; otherwise the next call or accessor reports it (see {@link DeviceBatchNorm}).
+     * Host-array calls always report their own.
+     */
+    public boolean synchronousCudaErrors() {
+        return synchronousCudaErrors;
+    }
+
     public boolean trackRunningStats() {
         return trackRunningStats;
     }
@@ -144,10 +155,32 @@ public final class BatchNormConfig {
             return 1.0 / t;
         }
         if (biasCorrection) {
-            double decay = 1 - momentum;
-            return momentum / -Math.expm1(t * Math.log(decay)); // (1 - d) / (1 - d^t), accurate for d near 1
+            return momentum / (1 - power(1 - momentum, t));
         }
         return momentum;
+    }
+
+    /**
+     * d^t by squaring, in plain IEEE multiplications, so that the CUDA kernels, which compute the
+     * weight from the device's own count (cuda/layer_record.cuh), round exactly alike. Its error,
+     * a few ulps of d^t, matters only where 1 - d^t cancels, and there it is dwarfed by the
+     * rounding of d = 1 - momentum itself.
+     */
+    private static double power(double d, long t) {
+        double result = 1;
+        double base = d;
+        for (long e = t; e > 0; e >>= 1) {
+            if ((e & 1) != 0) {
+                result *= base;
+            }
+            base *= base;
+        }
+        return result;
+    }
+
+    /** How the kernels compute {@link #newBatchWeight}: 0 momentum, 1 cumulative average, 2 bias-corrected. */
+    public int weightMode() {
+        return cumulativeAverage ? 1 : biasCorrection ? 2 : 0;
     }
 
     @Override

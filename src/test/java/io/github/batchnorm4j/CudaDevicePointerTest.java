@@ -6,6 +6,7 @@ import static jcuda.driver.JCudaDriver.cuMemcpyDtoH;
 import static jcuda.driver.JCudaDriver.cuMemcpyHtoD;
 import static jcuda.driver.JCudaDriver.cuStreamCreate;
 import static jcuda.driver.JCudaDriver.cuStreamDestroy;
+import static jcuda.driver.JCudaDriver.cuStreamSynchronize;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -69,6 +70,7 @@ class CudaDevicePointerTest {
                         onDevice.device().forwardTraining(shape, devX, devY, stream);
                         onHost.forwardTraining(shape, x, want);
                     }
+                    cuStreamSynchronize(stream); // device calls do not wait for their work
                     cuMemcpyDtoH(Pointer.to(got), devY, 4L * count);
                     String where = shape + " at float offset " + offsetFloats;
                     assertArrayEquals(want, got, "training y " + where);
@@ -77,12 +79,14 @@ class CudaDevicePointerTest {
 
                     onDevice.device().backward(shape, devX, devDy, devDx, stream);
                     onHost.backward(shape, x, dy, want);
+                    cuStreamSynchronize(stream); // device calls do not wait for their work
                     cuMemcpyDtoH(Pointer.to(got), devDx, 4L * count);
                     assertArrayEquals(want, got, "dx " + where);
                     assertArrayEquals(onHost.gammaGradient(), onDevice.gammaGradient(), "dgamma " + where);
 
                     onDevice.device().forwardInference(shape, devX, devX, stream); // in place
                     onHost.forwardInference(shape, x, want);
+                    cuStreamSynchronize(stream); // device calls do not wait for their work
                     cuMemcpyDtoH(Pointer.to(got), devX, 4L * count);
                     assertArrayEquals(want, got, "in-place inference " + where);
                 } finally {

@@ -1,5 +1,6 @@
 package io.github.batchnorm4j.bench;
 
+import io.github.batchnorm4j.DeviceBatchNorm;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
@@ -12,13 +13,13 @@ import java.util.Locale;
  */
 public record BenchRecord(BenchOp op, BenchCase benchCase, String backend, double seconds, double copyGbps,
         String peer, double peerSeconds, int rounds, double secondsMin, double secondsMax, double peerSecondsMin,
-        double peerSecondsMax) {
+        double peerSecondsMax, DeviceBatchNorm.DriverCalls perCall) {
 
-    /** A figure of one round. */
+    /** A figure of one round; {@code perCall}: the driver calls of one call (CUDA), else null. */
     public BenchRecord(BenchOp op, BenchCase benchCase, String backend, double seconds, double copyGbps, String peer,
-            double peerSeconds) {
+            double peerSeconds, DeviceBatchNorm.DriverCalls perCall) {
         this(op, benchCase, backend, seconds, copyGbps, peer, peerSeconds, 1, seconds, seconds, peerSeconds,
-                peerSeconds);
+                peerSeconds, perCall);
     }
 
     /**
@@ -35,7 +36,7 @@ public record BenchRecord(BenchOp op, BenchCase benchCase, String backend, doubl
         return new BenchRecord(first.op(), first.benchCase(), first.backend(), median(seconds), median(copy),
                 hasPeer ? peer : null, hasPeer ? median(peerTimes) : Double.NaN, ours.size(), seconds[0],
                 seconds[seconds.length - 1], hasPeer ? peerTimes[0] : Double.NaN,
-                hasPeer ? peerTimes[peerTimes.length - 1] : Double.NaN);
+                hasPeer ? peerTimes[peerTimes.length - 1] : Double.NaN, first.perCall());
     }
 
     private static double median(double[] sorted) {
@@ -79,6 +80,11 @@ public record BenchRecord(BenchOp op, BenchCase benchCase, String backend, doubl
         s.append("\"copy_gbps\": ").append(number(copyGbps)).append(", ");
         s.append("\"copy_ratio\": ").append(number(copyRatio())).append(", ");
         s.append("\"passes\": ").append(op.passes);
+        if (perCall != null) {
+            s.append(", \"launches\": ").append(perCall.launches());
+            s.append(", \"syncs\": ").append(perCall.synchronizations());
+            s.append(", \"copies\": ").append(perCall.copies());
+        }
         if (hasPeer()) {
             s.append(", \"peer\": \"").append(peer.replace("\\", "\\\\").replace("\"", "\\\"")).append("\", ");
             s.append("\"peer_seconds\": ").append(number(peerSeconds));

@@ -63,7 +63,7 @@ final class CpuBench implements BackendBench {
                         yield timer.medianSeconds(i -> layer.backward(shape, x, dy, dx));
                     }
                 };
-                records.add(new BenchRecord(op, benchCase, name(), seconds, copyGbps, null, Double.NaN));
+                records.add(new BenchRecord(op, benchCase, name(), seconds, copyGbps, null, Double.NaN, null));
             }
         }
         return records;

@@ -14,6 +14,8 @@ import static jcuda.driver.JCudaDriver.cuMemFree;
 import static jcuda.driver.JCudaDriver.cuMemGetInfo;
 import static jcuda.driver.JCudaDriver.cuMemcpyDtoDAsync;
 import static jcuda.driver.JCudaDriver.cuMemcpyHtoD;
+import static jcuda.driver.JCudaDriver.cuStreamCreate;
+import static jcuda.driver.JCudaDriver.cuStreamDestroy;
 
 import io.github.batchnorm4j.BatchNorm;
 import io.github.batchnorm4j.DeviceBatchNorm;
@@ -28,14 +30,14 @@ import jcuda.driver.CUdeviceptr;
 import jcuda.driver.CUevent;
 import jcuda.driver.CUresult;
 import jcuda.driver.CUstream;
+import jcuda.driver.CUstream_flags;
 
 /**
  * Times the CUDA path on device memory through {@link DeviceBatchNorm}: data stay on the device,
- * times come from CUDA events around k calls on the default stream, and the inputs rotate among
- * copies that together exceed L2, so repeats read memory as a training loop would. Each call
- * includes its host work (checks, launches, the copy of running statistics back), as a caller sees
- * it; on the single-example shapes that host work is nearly all of the time. The ceiling is a
- * device-to-device copy of the same tensor, timed the same way.
+ * times come from CUDA events around k calls on the bench's own stream, and the inputs rotate
+ * among copies that together exceed L2, so repeats read memory as a training loop would. Each
+ * record carries the driver calls of one call (launches, syncs, copies), as the layer counts
+ * them. The ceiling is a device-to-device copy of the same tensor, timed the same way.
  */
 final class CudaBench implements BackendBench {
     /** Rotated inputs should exceed the L2 of an H100 or H200 (50-60 MB) several times. */
@@ -46,6 +48,7 @@ final class CudaBench implements BackendBench {
     private final CUevent start = new CUevent();
     private final CUevent end = new CUevent();
     private final String device;
+    private final CUstream stream = new CUstream();
 
     CudaBench(boolean quick) {
         this.timer = new MedianTimer(quick, this::eventSeconds);
@@ -58,6 +61,7 @@ final class CudaBench implements BackendBench {
         check(cuCtxSetCurrent(context), "cuCtxSetCurrent");
         check(cuEventCreate(start, 0), "cuEventCreate");
         check(cuEventCreate(end, 0), "cuEventCreate");
+        check(cuStreamCreate(stream, CUstream_flags.CU_STREAM_NON_BLOCKING), "cuStreamCreate");
     }
 
     @Override
@@ -104,7 +108,7 @@ final class CudaBench implements BackendBench {
             }
             CUdeviceptr y = allocate(bytes, allocated);
             CUdeviceptr dx = allocate(bytes, allocated);
-            CUstream stream = null; // the default stream, on which the events are recorded
+            CUstream stream = this.stream; // the events are recorded on it too
             double copySeconds = timer.medianSeconds(
                     i -> check(cuMemcpyDtoDAsync(y, xs[i % copies], bytes, stream), "cuMemcpyDtoDAsync"));
             double copyGbps = 2.0 * bytes / copySeconds / 1e9;
@@ -120,8 +124,11 @@ final class CudaBench implements BackendBench {
                     if (op == BenchOp.BACKWARD) {
                         onDevice.forwardTraining(shape, xs[0], y, stream); // backward differentiates the latest forward
                     }
-                    records.add(new BenchRecord(op, benchCase, name(), timer.medianSeconds(call), copyGbps, null,
-                            Double.NaN));
+                    double seconds = timer.medianSeconds(call);
+                    DeviceBatchNorm.DriverCalls before = onDevice.driverCalls();
+                    call.accept(0);
+                    DeviceBatchNorm.DriverCalls perCall = onDevice.driverCalls().minus(before);
+                    records.add(new BenchRecord(op, benchCase, name(), seconds, copyGbps, null, Double.NaN, perCall));
                 }
             }
             return records;
@@ -133,11 +140,11 @@ final class CudaBench implements BackendBench {
     }
 
     private double eventSeconds(IntConsumer call, int k) {
-        check(cuEventRecord(start, null), "cuEventRecord");
+        check(cuEventRecord(start, stream), "cuEventRecord");
         for (int i = 0; i < k; i++) {
             call.accept(i);
         }
-        check(cuEventRecord(end, null), "cuEventRecord");
+        check(cuEventRecord(end, stream), "cuEventRecord");
         check(cuEventSynchronize(end), "cuEventSynchronize");
         float[] milliseconds = new float[1];
         check(cuEventElapsedTime(milliseconds, start, end), "cuEventElapsedTime");
@@ -161,6 +168,7 @@ final class CudaBench implements BackendBench {
     public void close() {
         cuEventDestroy(start);
         cuEventDestroy(end);
+        cuStreamDestroy(stream);
     }
 
     private static void check(int result, String call) {

@@ -34,6 +34,17 @@ public interface BatchNormBackend extends AutoCloseable {
     void backward(LayerState state, Shape shape, float[] x, int xOffset, float[] dy, int dyOffset,
             float[] dx, int dxOffset);
 
+    /**
+     * Makes {@code state}, the host's view of the layer, current before the host reads it: a
+     * backend that keeps the state elsewhere (on a GPU) waits for its work and copies it in.
+     */
+    default void pull(LayerState state) {
+    }
+
+    /** Stores {@code state} where the backend keeps it, after the host wrote it (a setter, a load). */
+    default void push(LayerState state) {
+    }
+
     @Override
     void close();
 }

@@ -19,6 +19,8 @@ final class DeviceAllocation {
     final byte[] bytes;
     /** 1 where a copy, memset, store or atomic wrote the byte since the allocation. */
     final byte[] written;
+    /** The device side of pinned host memory (cuMemHostAlloc), not a cuMemAlloc: cuMemFree refuses it. */
+    final boolean mapped;
     boolean live = true;
 
     /** The 32-byte sectors kernels touched in the current launch (the cost model's DRAM traffic). */
@@ -29,11 +31,12 @@ final class DeviceAllocation {
     WordTags writers;
     WordTags readers;
 
-    DeviceAllocation(long base, int size) {
+    DeviceAllocation(long base, int size, boolean mapped) {
         this.base = base;
         this.size = size;
         this.bytes = new byte[size];
         this.written = new byte[size];
+        this.mapped = mapped;
     }
 
     boolean contains(long address) {
@@ -87,6 +90,7 @@ final class DeviceAllocation {
 
     @Override
     public String toString() {
-        return (live ? "allocation" : "freed allocation") + " of " + size + " bytes at 0x" + Long.toHexString(base);
+        return (live ? "" : "freed ") + (mapped ? "mapped pinned allocation" : "allocation") + " of " + size
+                + " bytes at 0x" + Long.toHexString(base);
     }
 }

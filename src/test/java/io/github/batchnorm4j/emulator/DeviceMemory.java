@@ -30,30 +30,56 @@ final class DeviceMemory implements GlobalMemory {
 
     /** A new allocation's address, or 0 when {@code bytes} cannot be held. */
     long allocate(long bytes) {
-        if (bytes <= 0 || bytes > Integer.MAX_VALUE - 16) {
+        DeviceAllocation allocation = add(bytes, false);
+        if (allocation == null) {
             return 0;
         }
-        DeviceAllocation allocation = new DeviceAllocation(next, (int) bytes);
+        liveBytes += bytes;
+        return allocation.base;
+    }
+
+    /**
+     * The device side of a pinned host range of {@code bytes}, or null when it cannot be held. It
+     * lives in host memory, so it takes nothing from the device's free bytes; the host's bytes are
+     * copied into it before every device operation, so all of it counts as written for initcheck.
+     */
+    DeviceAllocation allocateMapped(long bytes) {
+        DeviceAllocation allocation = add(bytes, true);
+        if (allocation != null) {
+            java.util.Arrays.fill(allocation.written, (byte) 1);
+        }
+        return allocation;
+    }
+
+    private DeviceAllocation add(long bytes, boolean mapped) {
+        if (bytes <= 0 || bytes > Integer.MAX_VALUE - 16) {
+            return null;
+        }
+        DeviceAllocation allocation = new DeviceAllocation(next, (int) bytes, mapped);
         if (count == bases.length) {
             bases = java.util.Arrays.copyOf(bases, 2 * count);
             allocations = java.util.Arrays.copyOf(allocations, 2 * count);
         }
         bases[count] = next;
         allocations[count++] = allocation;
-        liveBytes += bytes;
         next = (next + bytes + GAP + ALIGNMENT - 1) / ALIGNMENT * ALIGNMENT;
-        return allocation.base;
+        return allocation;
     }
 
-    /** Frees the allocation that starts at {@code base}; false when there is none live. */
+    /** Frees the cuMemAlloc allocation that starts at {@code base}; false when there is none live. */
     boolean free(long base) {
         DeviceAllocation allocation = below(base);
-        if (allocation == null || allocation.base != base || !allocation.live) {
+        if (allocation == null || allocation.base != base || !allocation.live || allocation.mapped) {
             return false;
         }
         allocation.live = false;
         liveBytes -= allocation.size;
         return true;
+    }
+
+    /** Ends a pinned range's mapping: later accesses through its device address are a use after free. */
+    void freeMapped(DeviceAllocation mirror) {
+        mirror.live = false;
     }
 
     long liveBytes() {

@@ -1,5 +1,7 @@
 package io.github.batchnorm4j.emulator;
 
+import java.util.Arrays;
+import java.util.List;
 
 /**
  * The Java half of the stub driver (src/test/native/libcuda_stub.c): one static method per
@@ -16,10 +18,22 @@ public final class EmulatedDriver {
     static final long INVALID_IMAGE = -200;
     static final long INVALID_CONTEXT = -201;
     static final long INVALID_HANDLE = -400;
+    static final long ILLEGAL_STATE = -401;
     static final long NOT_FOUND = -500;
     static final long ILLEGAL_ADDRESS = -700;
     static final long MISALIGNED_ADDRESS = -716;
     static final long LAUNCH_FAILED = -719;
+    static final long STREAM_CAPTURE_UNSUPPORTED = -900;
+    static final long STREAM_CAPTURE_INVALIDATED = -901;
+    static final long STREAM_CAPTURE_MERGE = -902;
+    static final long STREAM_CAPTURE_UNMATCHED = -903;
+    static final long STREAM_CAPTURE_IMPLICIT = -906;
+    static final long CAPTURED_EVENT = -907;
+
+    /** CU_MEMHOSTALLOC_PORTABLE | DEVICEMAP | WRITECOMBINED: the flags cuMemHostAlloc accepts. */
+    private static final long HOST_ALLOC_FLAGS = 0x7;
+    /** CUDA_GRAPH_INSTANTIATE_FLAG_AUTO_FREE_ON_LAUNCH | UPLOAD | DEVICE_LAUNCH | USE_NODE_PRIORITY. */
+    private static final long GRAPH_INSTANTIATE_FLAGS = 0xF;
 
     /** The one context handle: device 0's primary context. */
     private static final long PRIMARY_CONTEXT = 0xC0;
@@ -98,8 +112,15 @@ public final class EmulatedDriver {
     }
 
     static long contextSynchronize(long unused) {
-        gpu().countSynchronization();
-        return SUCCESS;
+        EmulatedGpu gpu = gpu();
+        synchronized (gpu) {
+            long refused = gpu.streams().synchronizeContext();
+            if (refused < 0) {
+                return refused;
+            }
+            gpu.countSynchronization();
+            return SUCCESS;
+        }
     }
 
     // ---- modules ----
@@ -125,6 +146,7 @@ public final class EmulatedDriver {
     // ---- memory ----
 
     // Every use of the memory holds the device's lock: layers on several threads allocate at once.
+    // Allocation and freeing are potentially unsafe during a stream capture (they may synchronize).
 
     static long memAlloc(long bytes) {
         if (bytes == 0) {
@@ -132,6 +154,10 @@ public final class EmulatedDriver {
         }
         EmulatedGpu gpu = gpu();
         synchronized (gpu) {
+            long refused = gpu.streams().unsafeCall();
+            if (refused < 0) {
+                return refused;
+            }
             long address = gpu.memory().allocate(bytes);
             gpu.countAllocation();
             return address == 0 ? OUT_OF_MEMORY : address;
@@ -141,7 +167,75 @@ public final class EmulatedDriver {
     static long memFree(long address) {
         EmulatedGpu gpu = gpu();
         synchronized (gpu) {
+            long refused = gpu.streams().unsafeCall();
+            if (refused < 0) {
+                return refused;
+            }
             return address == 0 || gpu.memory().free(address) ? SUCCESS : INVALID_VALUE;
+        }
+    }
+
+    // ---- pinned host memory ----
+
+    /**
+     * Registers pinned memory the stub allocated at {@code host}: as under UVA, every pinned
+     * allocation is mapped, through a device allocation of the same size ({@link PinnedHostMemory}).
+     */
+    static long hostAllocate(long host, long bytes, long flags) {
+        if (bytes <= 0 || (flags & ~HOST_ALLOC_FLAGS) != 0) {
+            return INVALID_VALUE;
+        }
+        EmulatedGpu gpu = gpu();
+        synchronized (gpu) {
+            long refused = gpu.streams().unsafeCall();
+            if (refused < 0) {
+                return refused;
+            }
+            DeviceAllocation mirror = gpu.memory().allocateMapped(bytes);
+            if (mirror == null) {
+                return OUT_OF_MEMORY;
+            }
+            gpu.pinned().add(host, (int) flags, mirror);
+            gpu.countHostAllocation();
+            return SUCCESS;
+        }
+    }
+
+    /** SUCCESS when {@code host} starts a pinned allocation (the stub then frees it), else INVALID_VALUE. */
+    static long hostFree(long host) {
+        EmulatedGpu gpu = gpu();
+        synchronized (gpu) {
+            long refused = gpu.streams().unsafeCall();
+            if (refused < 0) {
+                return refused;
+            }
+            DeviceAllocation mirror = gpu.pinned().remove(host);
+            if (mirror == null) {
+                return INVALID_VALUE;
+            }
+            gpu.memory().freeMapped(mirror);
+            return SUCCESS;
+        }
+    }
+
+    /** The device address a pointer into pinned memory maps to, at the same offset. */
+    static long hostDevicePointer(long host, long flags) {
+        if (flags != 0) {
+            return INVALID_VALUE;
+        }
+        EmulatedGpu gpu = gpu();
+        synchronized (gpu) {
+            long device = gpu.pinned().devicePointer(host);
+            return device < 0 ? INVALID_VALUE : device;
+        }
+    }
+
+    /** The flags the pinned allocation holding {@code host} was made with (cuMemAllocHost: 0). */
+    static long hostFlags(long host) {
+        EmulatedGpu gpu = gpu();
+        synchronized (gpu) {
+            int flags = gpu.pinned().flags(host);
+            return flags < 0 ? INVALID_VALUE : flags;
         }
     }
 
@@ -169,38 +263,70 @@ public final class EmulatedDriver {
     }
 
     // Copies and memsets: no lambda, no buffer object, so steady-state calls allocate nothing.
+    // synchronous is 1 for the calls without a stream (cuMemcpyHtoD_v2 and the like), 0 for *Async.
 
-    static long memset8(long target, long value, long bytes, long stream) {
-        return transfer(Transfer.MEMSET, target, value, bytes);
+    static long memset8(long target, long value, long bytes, long stream, long synchronous) {
+        return transfer(Transfer.MEMSET, target, value, bytes, stream, synchronous != 0);
     }
 
-    static long copyHostToDevice(long target, long host, long bytes, long stream) {
-        return transfer(Transfer.HOST_TO_DEVICE, target, host, bytes);
+    static long copyHostToDevice(long target, long host, long bytes, long stream, long synchronous) {
+        return transfer(Transfer.HOST_TO_DEVICE, target, host, bytes, stream, synchronous != 0);
     }
 
-    static long copyDeviceToHost(long host, long source, long bytes, long stream) {
-        return transfer(Transfer.DEVICE_TO_HOST, host, source, bytes);
+    static long copyDeviceToHost(long host, long source, long bytes, long stream, long synchronous) {
+        return transfer(Transfer.DEVICE_TO_HOST, host, source, bytes, stream, synchronous != 0);
     }
 
-    static long copyDeviceToDevice(long target, long source, long bytes, long stream) {
-        return transfer(Transfer.DEVICE_TO_DEVICE, target, source, bytes);
+    static long copyDeviceToDevice(long target, long source, long bytes, long stream, long synchronous) {
+        return transfer(Transfer.DEVICE_TO_DEVICE, target, source, bytes, stream, synchronous != 0);
     }
 
-    /** One copy or memset (for a memset, {@code source} is the byte value), counted with its bytes. */
-    private static long transfer(Transfer kind, long target, long source, long bytes) {
+    /**
+     * One copy or memset (for a memset, {@code source} is the byte value): run now and counted, or
+     * recorded by the stream's capture. A synchronous call is ordered on the legacy stream.
+     */
+    private static long transfer(Transfer kind, long target, long source, long bytes, long stream,
+            boolean synchronous) {
         EmulatedGpu gpu = gpu();
         synchronized (gpu) {
-            gpu.count(kind, bytes);
-            try {
-                switch (kind) {
-                    case MEMSET -> gpu.memory().memset(target, (byte) source, bytes);
-                    case HOST_TO_DEVICE -> gpu.memory().copyIn(target, source, bytes);
-                    case DEVICE_TO_HOST -> gpu.memory().copyOut(target, source, bytes);
-                    case DEVICE_TO_DEVICE -> gpu.memory().copy(target, source, bytes);
-                }
+            long admitted = synchronous ? gpu.streams().synchronousCall() : gpu.streams().admit(stream);
+            if (admitted < 0) {
+                return admitted;
+            }
+            if (admitted == Streams.CAPTURED) {
+                gpu.streams().record(stream, new GraphNode.Copy(kind, target, source, bytes));
                 return SUCCESS;
-            } catch (DeviceFault fault) {
-                return refused(gpu, fault);
+            }
+            if (!synchronous || kind == Transfer.MEMSET) {
+                gpu.countStreamOperation(stream);
+            }
+            return run(gpu, kind, target, source, bytes, synchronous);
+        }
+    }
+
+    /**
+     * Runs a copy or memset, counted with its bytes, with pinned memory's device mirrors exact
+     * around it; the caller holds the device's lock.
+     */
+    private static long run(EmulatedGpu gpu, Transfer kind, long target, long source, long bytes,
+            boolean synchronous) {
+        gpu.count(kind, target, source, bytes, synchronous);
+        PinnedHostMemory pinned = gpu.pinned();
+        pinned.toDevice();
+        try {
+            switch (kind) {
+                case MEMSET -> gpu.memory().memset(target, (byte) source, bytes);
+                case HOST_TO_DEVICE -> gpu.memory().copyIn(target, source, bytes);
+                case DEVICE_TO_HOST -> gpu.memory().copyOut(target, source, bytes);
+                case DEVICE_TO_DEVICE -> gpu.memory().copy(target, source, bytes);
+            }
+            return SUCCESS;
+        } catch (DeviceFault fault) {
+            return refused(gpu, fault);
+        } finally {
+            // A copy to the host wrote host memory directly, pinned or not: the mirrors hold nothing newer.
+            if (kind != Transfer.DEVICE_TO_HOST) {
+                pinned.toHost();
             }
         }
     }
@@ -228,13 +354,15 @@ public final class EmulatedDriver {
         return layout;
     }
 
+    /** A launch runs now, or its stream's capture records it with a copy of its parameter bytes. */
     static long launch(long function, long gridX, long gridY, long gridZ, long blockX, long blockY, long blockZ,
             long sharedBytes, long stream, byte[] parameters, long parameterBytes) {
-        PtxKernel kernel = gpu().kernel(function);
+        EmulatedGpu gpu = gpu();
+        PtxKernel kernel = gpu.kernel(function);
         if (kernel == null) {
             return INVALID_HANDLE;
         }
-        DeviceModel model = gpu().model();
+        DeviceModel model = gpu.model();
         long threads = blockX * blockY * blockZ;
         if (gridX < 1 || gridY < 1 || gridZ < 1 || blockX < 1 || blockY < 1 || blockZ < 1
                 || threads > model.attribute(1) || blockX > model.attribute(2) || blockY > model.attribute(3)
@@ -242,28 +370,83 @@ public final class EmulatedDriver {
                 || gridZ > model.attribute(7) || sharedBytes + kernel.staticSharedBytes() > model.attribute(8)) {
             return INVALID_VALUE;
         }
-        return gpu().device().launch(kernel, gridX, gridY, gridZ, blockX, blockY, blockZ, sharedBytes, parameters,
+        synchronized (gpu) {
+            long admitted = gpu.streams().admit(stream);
+            if (admitted < 0) {
+                return admitted;
+            }
+            if (admitted == Streams.CAPTURED) {
+                gpu.streams().record(stream, new GraphNode.Kernel(kernel, gridX, gridY, gridZ, blockX, blockY, blockZ,
+                        sharedBytes, Arrays.copyOf(parameters, (int) parameterBytes)));
+                return SUCCESS;
+            }
+            gpu.countStreamOperation(stream);
+        }
+        // Not under the device's lock: the device thread takes it to run the launch.
+        return gpu.device().launch(kernel, gridX, gridY, gridZ, blockX, blockY, blockZ, sharedBytes, parameters,
                 (int) parameterBytes);
     }
 
     // ---- streams and events ----
 
     static long streamCreate(long flags) {
-        return gpu().newHandle();
+        if ((flags & ~Stream.NON_BLOCKING) != 0) {
+            return INVALID_VALUE;
+        }
+        EmulatedGpu gpu = gpu();
+        synchronized (gpu) {
+            long handle = gpu.newHandle();
+            gpu.streams().create(handle, (int) flags);
+            return handle;
+        }
     }
 
     static long streamDestroy(long stream) {
-        return SUCCESS;
+        EmulatedGpu gpu = gpu();
+        synchronized (gpu) {
+            return gpu.streams().destroy(stream);
+        }
+    }
+
+    static long streamFlags(long stream) {
+        EmulatedGpu gpu = gpu();
+        synchronized (gpu) {
+            Stream found = gpu.streams().find(stream);
+            return found == null ? INVALID_HANDLE : found.flags;
+        }
     }
 
     static long streamSynchronize(long stream) {
-        gpu().countSynchronization();
-        return SUCCESS;
+        EmulatedGpu gpu = gpu();
+        synchronized (gpu) {
+            long refused = gpu.streams().synchronizeStream(stream);
+            if (refused < 0) {
+                return refused;
+            }
+            gpu.countSynchronization();
+            return SUCCESS;
+        }
     }
 
     /** Work runs when it is launched, so a stream has always finished (not a synchronization). */
     static long streamQuery(long stream) {
-        return SUCCESS;
+        EmulatedGpu gpu = gpu();
+        synchronized (gpu) {
+            long refused = gpu.streams().synchronizeStream(stream);
+            return refused < 0 ? refused : SUCCESS;
+        }
+    }
+
+    /** The wait is met at once (work ran when issued); {@code flags}: CU_EVENT_WAIT_DEFAULT or _EXTERNAL. */
+    static long streamWaitEvent(long stream, long event, long flags) {
+        if (flags != 0 && flags != 1) {
+            return INVALID_VALUE;
+        }
+        EmulatedGpu gpu = gpu();
+        synchronized (gpu) {
+            long refused = gpu.streams().waitEvent(stream, gpu.event(event));
+            return refused < 0 ? refused : SUCCESS;
+        }
     }
 
     static long eventCreate(long flags) {
@@ -275,16 +458,164 @@ public final class EmulatedDriver {
     }
 
     static long eventRecord(long event, long stream) {
-        return gpu().recordEvent(event) ? SUCCESS : INVALID_HANDLE;
+        EmulatedGpu gpu = gpu();
+        synchronized (gpu) {
+            Event found = gpu.event(event);
+            if (found == null) {
+                return INVALID_HANDLE;
+            }
+            long admitted = gpu.streams().admit(stream);
+            if (admitted < 0) {
+                return admitted;
+            }
+            if (admitted == Streams.CAPTURED) {
+                found.capture = gpu.streams().record(stream, new GraphNode.EventRecord(event));
+            } else {
+                gpu.recordEvent(found);
+            }
+            return SUCCESS;
+        }
     }
 
     static long eventSynchronize(long event) {
-        gpu().countSynchronization();
-        return gpu().hasEvent(event) ? SUCCESS : INVALID_HANDLE;
+        EmulatedGpu gpu = gpu();
+        synchronized (gpu) {
+            long refused = Streams.synchronizeEvent(gpu.event(event));
+            if (refused < 0) {
+                return refused;
+            }
+            gpu.countSynchronization();
+            return SUCCESS;
+        }
+    }
+
+    /** Work runs when it is launched, so a recorded event has always completed (not a synchronization). */
+    static long eventQuery(long event) {
+        EmulatedGpu gpu = gpu();
+        synchronized (gpu) {
+            long refused = Streams.synchronizeEvent(gpu.event(event));
+            return refused < 0 ? refused : SUCCESS;
+        }
     }
 
     static long eventElapsedNanos(long start, long end) {
-        Long nanos = gpu().elapsed(start, end);
-        return nanos == null ? INVALID_HANDLE : nanos;
+        long nanos = gpu().elapsed(start, end);
+        return nanos < 0 ? INVALID_HANDLE : nanos;
+    }
+
+    // ---- stream capture and graphs ----
+
+    static long streamBeginCapture(long stream, long mode) {
+        EmulatedGpu gpu = gpu();
+        synchronized (gpu) {
+            return gpu.streams().beginCapture(stream, mode);
+        }
+    }
+
+    /** The graph the capture begun on {@code stream} recorded, or an error (an invalidated capture gives none). */
+    static long streamEndCapture(long stream) {
+        EmulatedGpu gpu = gpu();
+        synchronized (gpu) {
+            Stream found = gpu.streams().find(stream);
+            if (found == null) {
+                return INVALID_HANDLE;
+            }
+            StreamCapture capture = found.capture;
+            if (capture == null) {
+                return ILLEGAL_STATE;
+            }
+            if (capture.origin != found) {
+                return STREAM_CAPTURE_UNMATCHED;
+            }
+            gpu.streams().end(capture);
+            return capture.invalidated ? STREAM_CAPTURE_INVALIDATED : gpu.graphs().addGraph(gpu.newHandle(),
+                    capture.nodes);
+        }
+    }
+
+    /** CU_STREAM_CAPTURE_STATUS_NONE, _ACTIVE or _INVALIDATED. */
+    static long streamIsCapturing(long stream) {
+        EmulatedGpu gpu = gpu();
+        synchronized (gpu) {
+            return gpu.streams().captureStatus(stream);
+        }
+    }
+
+    static long graphInstantiate(long graph, long flags) {
+        if ((flags & ~GRAPH_INSTANTIATE_FLAGS) != 0) {
+            return INVALID_VALUE;
+        }
+        EmulatedGpu gpu = gpu();
+        synchronized (gpu) {
+            long handle = gpu.newHandle();
+            return gpu.graphs().instantiate(handle, graph) ? handle : INVALID_VALUE;
+        }
+    }
+
+    static long graphDestroy(long graph) {
+        EmulatedGpu gpu = gpu();
+        synchronized (gpu) {
+            return gpu.graphs().destroyGraph(graph) ? SUCCESS : INVALID_VALUE;
+        }
+    }
+
+    static long graphExecDestroy(long executable) {
+        EmulatedGpu gpu = gpu();
+        synchronized (gpu) {
+            return gpu.graphs().destroyExecutable(executable) ? SUCCESS : INVALID_VALUE;
+        }
+    }
+
+    /**
+     * Runs an instantiated graph on {@code stream}: its operations in captured order, each counted
+     * and recorded as if it were launched now on that stream (the cost model sees them as any
+     * others). Launched into a capturing stream, the graph's operations join that capture.
+     */
+    static long graphLaunch(long executable, long stream) {
+        EmulatedGpu gpu = gpu();
+        List<GraphNode> nodes;
+        synchronized (gpu) {
+            nodes = gpu.graphs().executable(executable);
+            if (nodes == null) {
+                return INVALID_HANDLE;
+            }
+            long admitted = gpu.streams().admit(stream);
+            if (admitted < 0) {
+                return admitted;
+            }
+            if (admitted == Streams.CAPTURED) {
+                for (int i = 0; i < nodes.size(); i++) {
+                    gpu.streams().record(stream, nodes.get(i));
+                }
+                return SUCCESS;
+            }
+            gpu.countGraphLaunch();
+        }
+        for (int i = 0; i < nodes.size(); i++) {
+            long result = replay(gpu, nodes.get(i), stream);
+            if (result < 0) {
+                return result; // launches are synchronous: the error is the graph launch's, as a sticky error would be
+            }
+        }
+        return SUCCESS;
+    }
+
+    private static long replay(EmulatedGpu gpu, GraphNode node, long stream) {
+        if (node instanceof GraphNode.Kernel k) {
+            gpu.countStreamOperation(stream);
+            return gpu.device().launch(k.kernel(), k.gridX(), k.gridY(), k.gridZ(), k.blockX(), k.blockY(), k.blockZ(),
+                    k.sharedBytes(), k.parameters(), k.parameters().length);
+        }
+        synchronized (gpu) {
+            if (node instanceof GraphNode.Copy c) {
+                gpu.countStreamOperation(stream);
+                return run(gpu, c.kind(), c.target(), c.source(), c.bytes(), false);
+            }
+            Event event = gpu.event(((GraphNode.EventRecord) node).event());
+            if (event != null) {
+                gpu.recordEvent(event);
+            }
+            return SUCCESS;
+        }
     }
 }

@@ -8,9 +8,10 @@ import java.util.Map;
 
 /**
  * The one emulated device of a JVM, behind the driver calls of {@link EmulatedDriver}: its
- * memory, the modules and functions loaded into it, streams and events, and the launches, each
- * run to completion by the {@link Interpreter} when it is made (a stream's work is in order, so
- * running it at once is one order the hardware could have chosen). A defect a launch shows is
+ * memory (with pinned host memory mapped into it), the modules and functions loaded into it,
+ * streams, captures, graphs and events, and the launches, each run to completion by the
+ * {@link Interpreter} when it is made (a stream's work is in order, so running it at once is one
+ * order the hardware could have chosen). A defect a launch shows is
  * recorded here, printed, and fails the launch; {@link EmulatorChecks} fails the test that made it.
  */
 public final class EmulatedGpu {
@@ -18,12 +19,15 @@ public final class EmulatedGpu {
 
     private final DeviceModel model = DeviceModel.configured();
     private final DeviceMemory memory = new DeviceMemory();
+    private final PinnedHostMemory pinned = new PinnedHostMemory();
+    private final Streams streams = new Streams();
+    private final Graphs graphs = new Graphs();
     private final Schedule schedule = scheduleFromProperty();
     private final Map<Long, PtxModule> modules = new HashMap<>();
     /** Function handles are FUNCTION_BASE + 16 * index, so a launch finds its kernel without boxing. */
     private final List<PtxKernel> functions = new ArrayList<>();
     private static final long FUNCTION_BASE = 0x100000;
-    private final Map<Long, Long> events = new HashMap<>();
+    private final HandleTable<Event> events = new HandleTable<>();
     private final List<DeviceFault> faults = new ArrayList<>();
     private final List<LaunchRecord> launches = new ArrayList<>();
     private long nextHandle = 0x1000;
@@ -39,15 +43,34 @@ public final class EmulatedGpu {
     /**
      * Driver calls of one kind or another, counted since the device started, with the bytes of
      * copies between host and device; a call's share is a difference ({@link #minus}).
+     * Launches, copies and memsets count when they run: a graph's operations count each time it
+     * is launched, not when they are captured.
+     *
+     * @param hostToDevice copies of either API (synchronous or async); likewise the other directions
+     * @param allocations cuMemAlloc calls; pinned host allocations are {@code hostAllocations}
+     * @param legacyStreamOperations launches, async copies and memsets (of either API) run on the
+     *     legacy default stream (handle 0 or CU_STREAM_LEGACY, and the synchronous memset), which
+     *     synchronizes with every blocking stream; CU_STREAM_PER_THREAD is an ordinary stream here
+     * @param synchronousCopies copies made with the synchronous API (cuMemcpyHtoD and the like),
+     *     which block the host and are ordered on the legacy stream
+     * @param pageableAsyncCopies async copies between host and device whose host side is not all
+     *     inside one pinned allocation: on a real GPU such a copy is staged, not asynchronous
+     * @param hostAllocations pinned host allocations made (cuMemAllocHost, cuMemHostAlloc)
+     * @param graphLaunches cuGraphLaunch calls that ran a graph
      */
     public record Counters(long launches, long synchronizations, long hostToDevice, long deviceToHost,
-            long deviceToDevice, long memsets, long allocations, long hostToDeviceBytes, long deviceToHostBytes) {
+            long deviceToDevice, long memsets, long allocations, long hostToDeviceBytes, long deviceToHostBytes,
+            long legacyStreamOperations, long synchronousCopies, long pageableAsyncCopies, long hostAllocations,
+            long graphLaunches) {
         public Counters minus(Counters before) {
             return new Counters(launches - before.launches, synchronizations - before.synchronizations,
                     hostToDevice - before.hostToDevice, deviceToHost - before.deviceToHost,
                     deviceToDevice - before.deviceToDevice, memsets - before.memsets,
                     allocations - before.allocations, hostToDeviceBytes - before.hostToDeviceBytes,
-                    deviceToHostBytes - before.deviceToHostBytes);
+                    deviceToHostBytes - before.deviceToHostBytes,
+                    legacyStreamOperations - before.legacyStreamOperations,
+                    synchronousCopies - before.synchronousCopies, pageableAsyncCopies - before.pageableAsyncCopies,
+                    hostAllocations - before.hostAllocations, graphLaunches - before.graphLaunches);
         }
     }
 
@@ -55,6 +78,11 @@ public final class EmulatedGpu {
     private final long[] transfers = new long[Transfer.values().length];
     private final long[] transferBytes = new long[Transfer.values().length];
     private long allocations;
+    private long legacyStreamOperations;
+    private long synchronousCopies;
+    private long pageableAsyncCopies;
+    private long hostAllocations;
+    private long graphLaunches;
 
     /** The device of this JVM (created on the first driver call). */
     public static synchronized EmulatedGpu get() {
@@ -86,6 +114,18 @@ public final class EmulatedGpu {
         return device;
     }
 
+    PinnedHostMemory pinned() {
+        return pinned;
+    }
+
+    Streams streams() {
+        return streams;
+    }
+
+    Graphs graphs() {
+        return graphs;
+    }
+
     synchronized void initialize() {
         initialized = true;
     }
@@ -98,20 +138,49 @@ public final class EmulatedGpu {
         return new Counters(launches.size(), synchronizations, transfers[Transfer.HOST_TO_DEVICE.ordinal()],
                 transfers[Transfer.DEVICE_TO_HOST.ordinal()], transfers[Transfer.DEVICE_TO_DEVICE.ordinal()],
                 transfers[Transfer.MEMSET.ordinal()], allocations, transferBytes[Transfer.HOST_TO_DEVICE.ordinal()],
-                transferBytes[Transfer.DEVICE_TO_HOST.ordinal()]);
+                transferBytes[Transfer.DEVICE_TO_HOST.ordinal()], legacyStreamOperations, synchronousCopies,
+                pageableAsyncCopies, hostAllocations, graphLaunches);
     }
 
     synchronized void countSynchronization() {
         synchronizations++;
     }
 
-    synchronized void count(Transfer kind, long bytes) {
+    /**
+     * One copy or memset as it runs ({@code source} is the byte value of a memset): a copy of the
+     * synchronous API, or an async one whose host side is pageable, is counted as such too.
+     */
+    synchronized void count(Transfer kind, long target, long source, long bytes, boolean synchronous) {
         transfers[kind.ordinal()]++;
         transferBytes[kind.ordinal()] += bytes;
+        if (kind == Transfer.MEMSET) {
+            return;
+        }
+        if (synchronous) {
+            synchronousCopies++;
+        } else if (kind != Transfer.DEVICE_TO_DEVICE
+                && !pinned.covers(kind == Transfer.HOST_TO_DEVICE ? source : target, bytes)) {
+            pageableAsyncCopies++;
+        }
     }
 
     synchronized void countAllocation() {
         allocations++;
+    }
+
+    synchronized void countHostAllocation() {
+        hostAllocations++;
+    }
+
+    /** A launch, copy or memset about to run on {@code stream}: counted when that is the legacy stream. */
+    synchronized void countStreamOperation(long stream) {
+        if (Streams.isLegacy(stream)) {
+            legacyStreamOperations++;
+        }
+    }
+
+    synchronized void countGraphLaunch() {
+        graphLaunches++;
     }
 
     synchronized long newHandle() {
@@ -157,8 +226,13 @@ public final class EmulatedGpu {
 
     // ---- launches ----
 
-    /** Runs one launch; a defect is recorded, printed and rethrown. */
+    /**
+     * Runs one launch, with pinned host memory copied into its device mirrors before and back
+     * after (the kernel may read and write it through mapped pointers); a defect is recorded,
+     * printed and rethrown.
+     */
     synchronized LaunchStatistics launch(PtxKernel kernel, int[] grid, int[] block, int sharedBytes, byte[] parameters) {
+        pinned.toDevice();
         memory.beginLaunch(grid[0] * grid[1] * grid[2]);
         try {
             LaunchStatistics statistics = Interpreter.launch(kernel, grid, block, sharedBytes, parameters, memory,
@@ -169,6 +243,8 @@ public final class EmulatedGpu {
             memory.endLaunch();
             record(fault);
             throw fault;
+        } finally {
+            pinned.toHost();
         }
     }
 
@@ -210,7 +286,7 @@ public final class EmulatedGpu {
 
     synchronized long createEvent() {
         long handle = newHandle();
-        events.put(handle, -1L);
+        events.put(handle, new Event());
         return handle;
     }
 
@@ -218,22 +294,21 @@ public final class EmulatedGpu {
         return events.remove(handle) != null;
     }
 
-    synchronized boolean recordEvent(long handle) {
-        if (!events.containsKey(handle)) {
-            return false;
-        }
-        events.put(handle, modeledNanos);
-        return true;
+    /** The event of {@code handle}, or null when it is unknown or destroyed. */
+    synchronized Event event(long handle) {
+        return events.get(handle);
     }
 
-    /** Modeled nanoseconds between two recorded events, or null when either is unknown or unrecorded. */
-    synchronized Long elapsed(long start, long end) {
-        Long a = events.get(start);
-        Long b = events.get(end);
-        return a == null || b == null || a < 0 || b < 0 ? null : b - a;
+    /** The event is recorded now, on the device (not by a capture). */
+    synchronized void recordEvent(Event event) {
+        event.nanos = modeledNanos;
+        event.capture = null;
     }
 
-    synchronized boolean hasEvent(long handle) {
-        return events.containsKey(handle);
+    /** Modeled nanoseconds between two recorded events, or -1 when either is unknown or unrecorded. */
+    synchronized long elapsed(long start, long end) {
+        Event a = events.get(start);
+        Event b = events.get(end);
+        return a == null || b == null || a.nanos < 0 || b.nanos < 0 ? -1 : b.nanos - a.nanos;
     }
 }

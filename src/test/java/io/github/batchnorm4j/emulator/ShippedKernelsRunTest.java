@@ -104,8 +104,10 @@ class ShippedKernelsRunTest {
         long savedMean = mem.allocate(8L * c);
         long savedInvstd = mem.allocate(4L * c);
         long params = mem.allocate(16L * c);
-        long scratch = mem.allocate(32L * c);
-        long status = mem.allocateZeros(4);
+        long scratch = mem.allocate(40L * c);
+        long runningInvstd = mem.allocate(4L * c);
+        long counters = mem.allocateZeros(40);
+        long failure = mem.allocateZeros(32);
         long blocksDone = mem.allocateZeros(4);
         int blocksPerChannel = 3;
         long partials = (long) c * blocksPerChannel;
@@ -117,8 +119,8 @@ class ShippedKernelsRunTest {
             int rowsPerBlock = (m + blocksPerChannel - 1) / blocksPerChannel;
             PtxKernel stats = kernel("batch_norm_statistics", "bn_stats_channels_last");
             byte[] args = new ParameterBuffer(stats).u64(px).u64(m).u64(c).u64(rowsPerBlock).u64(pCount).u64(pMean)
-                    .u64(pM2).f64(EPS).u64(pGamma).u64(pBeta).u32(1).f64(MOMENTUM).f64(scale).u64(runningMean)
-                    .u64(runningVar).u64(savedMean).u64(savedInvstd).u64(params).u64(scratch).u64(status)
+                    .u64(pM2).f64(EPS).u64(pGamma).u64(pBeta).u32(1).u32(0).f64(MOMENTUM).f64(1 - MOMENTUM).f64(scale)
+                    .u64(runningMean).u64(runningVar).u64(params).u64(scratch).u64(counters).u64(failure)
                     .u64(blocksDone).bytes();
             Interpreter.launch(stats, Fixtures.dim(blocksPerChannel, (c + 31) / 32), Fixtures.dim(32, 4), 0, args, mem,
                     schedule);
@@ -126,12 +128,17 @@ class ShippedKernelsRunTest {
             int perBlock = (m + blocksPerChannel - 1) / blocksPerChannel;
             PtxKernel stats = kernel("batch_norm_statistics", "bn_stats_nchw");
             byte[] args = new ParameterBuffer(stats).u64(px).u64(c).u64(s).u64(m).u64(perBlock).u64(pCount).u64(pMean)
-                    .u64(pM2).f64(EPS).u64(pGamma).u64(pBeta).u32(1).f64(MOMENTUM).f64(scale).u64(runningMean)
-                    .u64(runningVar).u64(savedMean).u64(savedInvstd).u64(params).u64(scratch).u64(status)
+                    .u64(pM2).f64(EPS).u64(pGamma).u64(pBeta).u32(1).u32(0).f64(MOMENTUM).f64(1 - MOMENTUM).f64(scale)
+                    .u64(runningMean).u64(runningVar).u64(params).u64(scratch).u64(counters).u64(failure)
                     .u64(blocksDone).bytes();
             Interpreter.launch(stats, Fixtures.dim(blocksPerChannel, c), Fixtures.dim(64), 0, args, mem, schedule);
         }
-        assertEquals(0, mem.getInt(status), where + ": status");
+        // The normalize kernel commits what the finishing step checked.
+        normalize(mem, px, py, n, c, s, channelsLast, params, scratch, savedMean, savedInvstd, runningMean, runningVar,
+                runningInvstd, counters, schedule);
+        assertEquals(0, mem.getLong(failure), where + ": no failure reported");
+        assertEquals(1, mem.getLong(counters), where + ": num_batches_tracked advanced");
+        assertEquals(1, mem.getLong(counters + 8), where + ": training forwards counted");
         assertEquals(0, mem.getInt(blocksDone), where + ": blocks_done is reset for the next launch");
         double[][] moments = moments(x, n, c, s, channelsLast);
         double[] mean = moments[0];
@@ -145,8 +152,9 @@ class ShippedKernelsRunTest {
             assertClose(1 / Math.sqrt(var[ch] + EPS), invstd[ch], where + ": invstd " + ch);
             assertClose(MOMENTUM * mean[ch], rm[ch], where + ": running mean " + ch);
             assertClose(1 - MOMENTUM + MOMENTUM * var[ch] * scale, rv[ch], where + ": running var " + ch);
+            assertEquals((float) (1.0 / Math.sqrt((double) rv[ch] + EPS)), mem.getFloat(runningInvstd + 4L * ch),
+                    where + ": running invstd " + ch);
         }
-        normalize(mem, px, py, n, c, s, channelsLast, params, schedule);
         float[] p = mem.floats(params, 4 * c);
         float[] y = mem.floats(py, count);
         // params: a float4 per channel, or four planes of c floats for channels-last (normalize_params.cuh)
@@ -157,7 +165,10 @@ class ShippedKernelsRunTest {
             float expected = Math.fma((x[i] - p[at]) - p[at + step], p[at + 2 * step], p[at + 3 * step]);
             assertEquals(expected, y[i], where + ": y[" + i + "]");
         }
-        backward(mem, px, pdy, pdx, n, c, s, channelsLast, savedMean, savedInvstd, pGamma, params, schedule);
+        backward(mem, px, pdy, pdx, n, c, s, channelsLast, savedMean, savedInvstd, pGamma, params, counters, failure,
+                blocksDone, schedule);
+        assertEquals(0, mem.getLong(failure), where + ": no failure reported by backward");
+        assertEquals(0, mem.getInt(blocksDone), where + ": blocks_done is reset by backward");
         float[] dx = mem.floats(pdx, count);
         for (int ch = 0; ch < c; ch++) {
             double sumDy = 0;
@@ -178,17 +189,22 @@ class ShippedKernelsRunTest {
     }
 
     private static void normalize(ByteArrayMemory mem, long px, long py, int n, int c, int s, boolean channelsLast,
-                                  long params, Schedule schedule) {
+                                  long params, long scratch, long savedMean, long savedInvstd, long runningMean,
+                                  long runningVar, long runningInvstd, long counters, Schedule schedule) {
         int count = n * c * s;
         if (channelsLast) {
             PtxKernel k = kernel("batch_norm_normalize", "bn_normalize_channels_last");
             byte[] args = divisor(new ParameterBuffer(k).u64(px).u64(py).u64(count).u64(c).u64(params)
-                    .u32(c % 4 == 0 ? 1 : 0), c).bytes();
+                    .u32(c % 4 == 0 ? 1 : 0), c).u32(0).u64(0).u64(0).u64(0).u64(0)
+                    .u32(1).u32(1).u64(scratch).u64(savedMean).u64(savedInvstd).u64(runningMean)
+                    .u64(runningVar).u64(runningInvstd).u64(counters).bytes();
             Interpreter.launch(k, Fixtures.dim(4), Fixtures.dim(64), 0, args, mem, schedule);
         } else {
             PtxKernel k = kernel("batch_norm_normalize", "bn_normalize_nchw");
             byte[] args = divisor(divisor(new ParameterBuffer(k).u64(px).u64(py).u64((long) n * c).u64(c).u64(s)
-                    .u64(params).u32(s % 4 == 0 ? 1 : 0), s), c).bytes();
+                    .u64(params).u32(s % 4 == 0 ? 1 : 0), s), c).u32(0).u64(0).u64(0).u64(0).u64(0)
+                    .u32(1).u32(1).u64(scratch).u64(savedMean).u64(savedInvstd).u64(runningMean)
+                    .u64(runningVar).u64(runningInvstd).u64(counters).bytes();
             Interpreter.launch(k, Fixtures.dim(3), Fixtures.dim(64), 0, args, mem, schedule);
         }
     }
@@ -201,67 +217,76 @@ class ShippedKernelsRunTest {
 
     private static void backward(ByteArrayMemory mem, long px, long pdy, long pdx, int n, int c, int s,
                                  boolean channelsLast, long savedMean, long savedInvstd, long pGamma, long params,
-                                 Schedule schedule) {
+                                 long counters, long failure, long blocksDone, Schedule schedule) {
         int m = n * s;
         int blocks = 2;
         long partialDy = mem.allocate(8L * c * blocks);
         long partialDyx = mem.allocate(8L * c * blocks);
-        if (channelsLast) {
-            PtxKernel sums = kernel("batch_norm_backward", "bn_grad_sums_channels_last");
-            byte[] args = new ParameterBuffer(sums).u64(px).u64(pdy).u64(m).u64(c).u64((m + blocks - 1) / blocks)
-                    .u64(savedMean).u64(partialDy).u64(partialDyx).bytes();
-            Interpreter.launch(sums, Fixtures.dim(blocks, (c + 31) / 32), Fixtures.dim(32, 4), 0, args, mem, schedule);
-        } else {
-            PtxKernel sums = kernel("batch_norm_backward", "bn_grad_sums_nchw");
-            byte[] args = new ParameterBuffer(sums).u64(px).u64(pdy).u64(c).u64(s).u64(m).u64((m + blocks - 1) / blocks)
-                    .u64(savedMean).u64(partialDy).u64(partialDyx).bytes();
-            Interpreter.launch(sums, Fixtures.dim(blocks, c), Fixtures.dim(64), 0, args, mem, schedule);
-        }
         long gammaGrad = mem.allocate(4L * c);
         long betaGrad = mem.allocate(4L * c);
         long coefficients = mem.allocate(16L * c);
-        PtxKernel finalize = kernel("batch_norm_backward", "bn_grad_finalize");
-        byte[] args = new ParameterBuffer(finalize).u64(partialDy).u64(partialDyx).u64(blocks).u64(c).u64(m)
-                .u64(savedInvstd).u64(pGamma).u32(1).u32(1).u64(gammaGrad).u64(betaGrad).u64(coefficients).bytes();
-        Interpreter.launch(finalize, Fixtures.dim(1), Fixtures.dim(64), 0, args, mem, schedule);
+        long scratch = mem.allocate(8L * c);
+        String kernelName = channelsLast ? "bn_grad_sums_channels_last" : "bn_grad_sums_nchw";
+        PtxKernel sums = kernel("batch_norm_backward", kernelName);
+        ParameterBuffer head = channelsLast
+                ? new ParameterBuffer(sums).u64(px).u64(pdy).u64(m).u64(c).u64((m + blocks - 1) / blocks)
+                : new ParameterBuffer(sums).u64(px).u64(pdy).u64(c).u64(s).u64(m).u64((m + blocks - 1) / blocks);
+        // reduce, batch terms, batch (not running) statistics, affine
+        byte[] args = head.u32(1).u32(1).u32(0).u32(1).u64(savedMean).u64(0).u64(savedInvstd).u64(pGamma)
+                .u64(partialDy).u64(partialDyx).u64(params).u64(coefficients).u64(scratch).u64(counters)
+                .u64(failure).u64(blocksDone).bytes();
+        if (channelsLast) {
+            Interpreter.launch(sums, Fixtures.dim(blocks, (c + 31) / 32), Fixtures.dim(32, 4), 0, args, mem, schedule);
+        } else {
+            Interpreter.launch(sums, Fixtures.dim(blocks, c), Fixtures.dim(64), 0, args, mem, schedule);
+        }
         if (channelsLast) {
             PtxKernel apply = kernel("batch_norm_backward", "bn_grad_apply_channels_last");
             byte[] a = divisor(new ParameterBuffer(apply).u64(px).u64(pdy).u64(pdx).u64((long) m * c).u64(c)
-                    .u64(params).u64(coefficients), c).bytes();
+                    .u64(params).u64(coefficients), c).u32(1).u64(scratch).u64(gammaGrad).u64(betaGrad).u64(counters)
+                    .bytes();
             Interpreter.launch(apply, Fixtures.dim(3), Fixtures.dim(64), 0, a, mem, schedule);
         } else {
             PtxKernel apply = kernel("batch_norm_backward", "bn_grad_apply_nchw");
             byte[] a = divisor(divisor(new ParameterBuffer(apply).u64(px).u64(pdy).u64(pdx).u64((long) n * c).u64(c)
-                    .u64(s).u64(params).u64(coefficients).u32(s % 4 == 0 ? 1 : 0), s), c).bytes();
+                    .u64(s).u64(params).u64(coefficients).u32(s % 4 == 0 ? 1 : 0), s), c).u32(1).u64(scratch)
+                    .u64(gammaGrad).u64(betaGrad).u64(counters).bytes();
             Interpreter.launch(apply, Fixtures.dim(3), Fixtures.dim(64), 0, a, mem, schedule);
         }
     }
 
     @Test
-    void inferenceParametersFromRunningStatistics() {
-        PtxKernel k = kernel("batch_norm_normalize", "bn_running_params");
+    void inferenceNormalizesWithTheRunningStatistics() {
         int c = 70;
+        int n = 3;
         float[] rm = new float[c];
-        float[] rv = new float[c];
+        float[] invstd = new float[c];
         for (int ch = 0; ch < c; ch++) {
             rm[ch] = ch * 0.5f - 3;
-            rv[ch] = 0.25f + ch;
+            invstd[ch] = (float) (1.0 / Math.sqrt(0.25 + ch + EPS));
         }
-        ByteArrayMemory mem = new ByteArrayMemory(1 << 16);
-        long pm = mem.allocateFloats(rm);
-        long pv = mem.allocateFloats(rv);
-        long saved = mem.allocate(8L * c);
-        long invstd = mem.allocate(4L * c);
-        long params = mem.allocate(16L * c);
-        byte[] args = new ParameterBuffer(k).u64(pm).u64(pv).u64(c).f64(EPS).u64(0).u64(0).u64(saved).u64(invstd)
-                .u64(params).u32(0).bytes();
-        Interpreter.launch(k, Fixtures.dim(2), Fixtures.dim(32), 0, args, mem, new Schedule(5));
-        for (int ch = 0; ch < c; ch++) {
-            float expected = (float) (1.0 / Math.sqrt((double) rv[ch] + EPS));
-            assertEquals(expected, mem.getFloat(invstd + 4L * ch));
-            assertEquals(rm[ch], mem.getDouble(saved + 8L * ch));
-            assertEquals(expected, mem.getFloat(params + 16L * ch + 8), "scale without gamma");
-            assertEquals(0.0f, mem.getFloat(params + 16L * ch + 12), "shift without beta");
+        for (boolean channelsLast : new boolean[] {false, true}) {
+            int s = channelsLast ? 1 : 5;
+            float[] x = data(n, c, s, 23);
+            ByteArrayMemory mem = new ByteArrayMemory(1 << 16);
+            long px = mem.allocateFloats(x);
+            long py = mem.allocate(4L * x.length);
+            long pm = mem.allocateFloats(rm);
+            long pi = mem.allocateFloats(invstd);
+            // from_running = 1, no params, no gamma or beta (1 and 0)
+            PtxKernel k = kernel("batch_norm_normalize", channelsLast ? "bn_normalize_channels_last" : "bn_normalize_nchw");
+            ParameterBuffer head = channelsLast
+                    ? divisor(new ParameterBuffer(k).u64(px).u64(py).u64(x.length).u64(c).u64(0).u32(0), c)
+                    : divisor(divisor(new ParameterBuffer(k).u64(px).u64(py).u64((long) n * c).u64(c).u64(s).u64(0)
+                            .u32(0), s), c);
+            byte[] args = head.u32(1).u64(pm).u64(pi).u64(0).u64(0).u32(0).u32(0).u64(0).u64(0).u64(0).u64(0)
+                    .u64(0).u64(0).u64(0).bytes(); // no commit
+            Interpreter.launch(k, Fixtures.dim(2), Fixtures.dim(32), 0, args, mem, new Schedule(5));
+            float[] y = mem.floats(py, x.length);
+            for (int i = 0; i < x.length; i++) {
+                int ch = channelsLast ? i % c : i / s % c;
+                assertEquals(Math.fma(x[i] - rm[ch], invstd[ch], 0.0f), y[i], (channelsLast ? "NHWC" : "NCHW") + " y[" + i + "]");
+            }
         }
     }
 }

@@ -10,31 +10,44 @@ import jcuda.Sizeof;
 import jcuda.driver.CUdeviceptr;
 import jcuda.driver.CUresult;
 import jcuda.driver.CUstream;
+import jcuda.driver.JCudaDriver;
 
 /**
  * Batch norm on an NVIDIA GPU through JCuda, with the kernels of {@code cuda/} ({@link Kernel}'s
  * table): {@link CudaStatistics}, {@link CudaNormalize} and {@link CudaBackward} launch them on
- * the buffers of a {@link CudaWorkspace}.
+ * the buffers of a {@link CudaWorkspace} and the layer's device state ({@link CudaLayerState}).
  *
- * <p>Two kinds of entry point share one implementation: host arrays (copied to the layer's own
- * device buffers and back) and caller-owned device pointers on a caller's stream (no copies of
- * the tensors). The layer's per-channel state lives on the host ({@link LayerState}), is uploaded
- * each call and the results copied back, so both backends share one definition of the state and
- * a failed call leaves it unchanged. That copy-back is why every call ends with the stream
- * synchronized.
+ * <p>The layer's state lives on the device: calls neither upload nor download it, and the host's
+ * {@link LayerState} is a mirror that accessors fill ({@link #pull}) and write back
+ * ({@link #push}), synchronizing then. Two kinds of entry point share one implementation: host
+ * arrays (staged through page-locked memory, copied asynchronously on the layer's own stream,
+ * one synchronization per call, for the output) and caller-owned device pointers on the
+ * caller's stream (no synchronization, no copy, no allocation in steady state; a call can be
+ * captured in a CUDA graph). A bad batch changes nothing on the device and is reported through
+ * the {@link FailureRecord}: by the host-array call itself, by a device call at the next call on
+ * the layer or at any accessor (at once with synchronous errors on).
  *
  * <p>Steady state allocates nothing: device buffers only grow, kernel parameter lists are built
- * once ({@link KernelCall}), and host pointers are cached ({@link HostArrayPointer}). Launch
- * geometry depends on the shape and the device's SM count only, so results are deterministic on a
- * given GPU: no reduction uses atomics (one atomic counter only picks which block finishes).
+ * once ({@link KernelCall}). Launch geometry depends on the shape and the device's SM count
+ * only, so results are deterministic on a given GPU: no reduction uses atomics (one atomic
+ * counter only picks which block finishes).
  */
 public final class CudaBackend implements BatchNormBackend {
     private final CudaContext cuda;
     private final CudaWorkspace w = new CudaWorkspace();
-    private final CudaNormalize normalize;
-    private final CudaStatistics statistics;
-    private final CudaBackward backward;
-    private final KernelCall[] kernels;
+    /** Created with the layer's first use, when its state is known. */
+    private CudaLayerState s;
+    private CudaNormalize normalize;
+    private CudaStatistics statistics;
+    private CudaBackward backward;
+    private KernelCall[] kernels = {};
+
+    // What the latest batch-statistics forward replaced, to put back if the device reports it failed.
+    private boolean lastCallWasBatchForward;
+    private Shape previousSavedShape;
+    private boolean previousSavedFromBatch;
+    private boolean previousSavedAreRunning;
+    private Shape latestBatchShape;
 
     // For checking caller pointers.
     private final CUdeviceptr allocationBase = new CUdeviceptr();
@@ -42,14 +55,6 @@ public final class CudaBackend implements BatchNormBackend {
 
     public CudaBackend(CudaContext cuda) {
         this.cuda = cuda;
-        normalize = new CudaNormalize(cuda, w);
-        statistics = new CudaStatistics(cuda, w, normalize);
-        backward = new CudaBackward(cuda, w);
-        KernelCall[] a = statistics.kernels(), b = normalize.kernels(), c = backward.kernels();
-        kernels = new KernelCall[a.length + b.length + c.length];
-        System.arraycopy(a, 0, kernels, 0, a.length);
-        System.arraycopy(b, 0, kernels, a.length, b.length);
-        System.arraycopy(c, 0, kernels, a.length + b.length, c.length);
     }
 
     @Override
@@ -58,8 +63,8 @@ public final class CudaBackend implements BatchNormBackend {
     }
 
     /**
-     * Kernel launches this backend has made. A training forward takes two, inference two, backward
-     * three (two when it sums nothing: inference-mode statistics on a layer without gamma and beta).
+     * Kernel launches this backend has made. A training forward takes two, inference one (two
+     * without running statistics), backward two.
      */
     public long kernelLaunches() {
         long total = 0;
@@ -69,18 +74,27 @@ public final class CudaBackend implements BatchNormBackend {
         return total;
     }
 
+    /**
+     * The driver calls this backend's calls have made so far: {launches, synchronizations, copies}
+     * (accessors' copies not included). A difference around one call is that call's cost.
+     */
+    public long[] driverCalls() {
+        return new long[] {kernelLaunches(), w.synchronizations, w.copies};
+    }
+
     // ---- host arrays ----
 
     @Override
     public void forwardTraining(LayerState state, Shape shape, float[] hostX, int xOffset, float[] hostY, int yOffset) {
         try {
-            cuda.makeCurrent();
-            long count = shape.elementCount();
-            CudaWorkspace.upload(w.x, w.hostX.to(hostX, xOffset), count);
-            w.y.atLeast(count * Sizeof.FLOAT);
+            begin(state);
+            int count = (int) shape.elementCount();
+            w.upload(w.x, w.stagingIn, hostX, xOffset, count);
+            w.y.atLeast((long) count * Sizeof.FLOAT);
             w.aimAtOwnBuffers();
-            training(state, shape, null);
-            CudaWorkspace.download(w.hostY.to(hostY, yOffset), w.y, count);
+            training(state, shape, w.stream());
+            w.download(hostY, yOffset, w.y, count);
+            reportFailure(state);
         } catch (CudaException e) {
             throw CudaCalls.map(e);
         }
@@ -89,13 +103,14 @@ public final class CudaBackend implements BatchNormBackend {
     @Override
     public void forwardInference(LayerState state, Shape shape, float[] hostX, int xOffset, float[] hostY, int yOffset) {
         try {
-            cuda.makeCurrent();
-            long count = shape.elementCount();
-            CudaWorkspace.upload(w.x, w.hostX.to(hostX, xOffset), count);
-            w.y.atLeast(count * Sizeof.FLOAT);
+            begin(state);
+            int count = (int) shape.elementCount();
+            w.upload(w.x, w.stagingIn, hostX, xOffset, count);
+            w.y.atLeast((long) count * Sizeof.FLOAT);
             w.aimAtOwnBuffers();
-            inference(state, shape, null);
-            CudaWorkspace.download(w.hostY.to(hostY, yOffset), w.y, count);
+            inference(state, shape, w.stream());
+            w.download(hostY, yOffset, w.y, count);
+            reportFailure(state);
         } catch (CudaException e) {
             throw CudaCalls.map(e);
         }
@@ -105,14 +120,15 @@ public final class CudaBackend implements BatchNormBackend {
     public void backward(LayerState state, Shape shape, float[] hostX, int xOffset, float[] hostDy, int dyOffset,
             float[] hostDx, int dxOffset) {
         try {
-            cuda.makeCurrent();
-            long count = shape.elementCount();
-            CudaWorkspace.upload(w.x, w.hostX.to(hostX, xOffset), count);
-            CudaWorkspace.upload(w.y, w.hostDy.to(hostDy, dyOffset), count); // y holds dy
-            w.dx.atLeast(count * Sizeof.FLOAT);
+            begin(state);
+            int count = (int) shape.elementCount();
+            w.upload(w.x, w.stagingIn, hostX, xOffset, count);
+            w.upload(w.y, w.stagingIn2, hostDy, dyOffset, count); // y holds dy
+            w.dx.atLeast((long) count * Sizeof.FLOAT);
             w.aimAtOwnBuffers();
-            gradient(state, shape, null);
-            CudaWorkspace.download(w.hostDx.to(hostDx, dxOffset), w.dx, count);
+            gradient(state, shape, w.stream());
+            w.download(hostDx, dxOffset, w.dx, count);
+            reportFailure(state);
         } catch (CudaException e) {
             throw CudaCalls.map(e);
         }
@@ -120,13 +136,17 @@ public final class CudaBackend implements BatchNormBackend {
 
     // ---- caller device memory ----
 
-    /** Training forward from the caller's device x into device y, on {@code stream} (null: the default stream). */
+    /**
+     * Training forward from the caller's device x into device y, on {@code stream} (null: the
+     * calling thread's default stream, CU_STREAM_PER_THREAD, never the legacy stream).
+     */
     public void forwardTraining(LayerState state, Shape shape, CUdeviceptr deviceX, CUdeviceptr deviceY, CUstream stream) {
         try {
-            cuda.makeCurrent();
+            begin(state);
             w.xIn.aimAt(deviceX);
             w.yOut.aimAt(deviceY);
-            training(state, shape, stream);
+            training(state, shape, streamOf(stream));
+            finishDeviceCall(state, stream);
         } catch (CudaException e) {
             throw CudaCalls.map(e);
         }
@@ -134,10 +154,11 @@ public final class CudaBackend implements BatchNormBackend {
 
     public void forwardInference(LayerState state, Shape shape, CUdeviceptr deviceX, CUdeviceptr deviceY, CUstream stream) {
         try {
-            cuda.makeCurrent();
+            begin(state);
             w.xIn.aimAt(deviceX);
             w.yOut.aimAt(deviceY);
-            inference(state, shape, stream);
+            inference(state, shape, streamOf(stream));
+            finishDeviceCall(state, stream);
         } catch (CudaException e) {
             throw CudaCalls.map(e);
         }
@@ -146,11 +167,31 @@ public final class CudaBackend implements BatchNormBackend {
     public void backward(LayerState state, Shape shape, CUdeviceptr deviceX, CUdeviceptr deviceDy, CUdeviceptr deviceDx,
             CUstream stream) {
         try {
-            cuda.makeCurrent();
+            begin(state);
             w.xIn.aimAt(deviceX);
             w.dyIn.aimAt(deviceDy);
             w.dxOut.aimAt(deviceDx);
-            gradient(state, shape, stream);
+            gradient(state, shape, streamOf(stream));
+            finishDeviceCall(state, stream);
+        } catch (CudaException e) {
+            throw CudaCalls.map(e);
+        }
+    }
+
+    /** The device memory of one member of the layer's state (C floats), valid until the layer closes. */
+    public CUdeviceptr deviceMember(LayerState state, String member) {
+        try {
+            cuda.makeCurrent();
+            ready(state);
+            return switch (member) {
+                case "gamma" -> s.gamma.pointer();
+                case "beta" -> s.beta.pointer();
+                case "gamma gradient" -> s.gammaGrad.pointer();
+                case "beta gradient" -> s.betaGrad.pointer();
+                case "running mean" -> s.runningMean.pointer();
+                case "running variance" -> s.runningVar.pointer();
+                default -> throw new IllegalArgumentException("no device member " + member);
+            };
         } catch (CudaException e) {
             throw CudaCalls.map(e);
         }
@@ -180,37 +221,131 @@ public final class CudaBackend implements BatchNormBackend {
         }
     }
 
+    // ---- the host mirror ----
+
+    @Override
+    public void pull(LayerState state) {
+        try {
+            cuda.makeCurrent();
+            ready(state);
+            s.pull(state);
+            reportFailure(state);
+        } catch (CudaException e) {
+            throw CudaCalls.map(e);
+        }
+    }
+
+    @Override
+    public void push(LayerState state) {
+        try {
+            cuda.makeCurrent();
+            if (s == null) {
+                ready(state); // uploads the state
+            } else {
+                s.push(state);
+            }
+        } catch (CudaException e) {
+            throw CudaCalls.map(e);
+        }
+    }
+
     @Override
     public void close() {
         try {
             cuda.makeCurrent(); // cuMemFree needs the context current on the closing thread
-            w.freeBuffers();
+            w.free();
+            if (s != null) {
+                s.close();
+            }
         } catch (CudaException e) {
             throw CudaCalls.map(e);
-        } finally {
-            w.releaseHostArrays();
         }
     }
 
     // ---- the three operations, on the workspace's xIn/yOut/dyIn/dxOut ----
 
+    private void begin(LayerState state) {
+        cuda.makeCurrent();
+        ready(state);
+        reportFailure(state); // a failure of an earlier device call, before this call changes anything
+    }
+
+    private void ready(LayerState state) {
+        if (s == null) {
+            CudaLayerState created = new CudaLayerState(state);
+            normalize = new CudaNormalize(cuda, w, created);
+            statistics = new CudaStatistics(cuda, w, created, normalize);
+            backward = new CudaBackward(cuda, w, created);
+            KernelCall[] a = statistics.kernels(), b = normalize.kernels(), c = backward.kernels();
+            KernelCall[] all = new KernelCall[a.length + b.length + c.length];
+            System.arraycopy(a, 0, all, 0, a.length);
+            System.arraycopy(b, 0, all, a.length, b.length);
+            System.arraycopy(c, 0, all, a.length + b.length, c.length);
+            kernels = all;
+            s = created;
+        }
+    }
+
+    private static CUstream streamOf(CUstream stream) {
+        return stream == null ? JCudaDriver.CU_STREAM_PER_THREAD : stream;
+    }
+
+    private void finishDeviceCall(LayerState state, CUstream stream) {
+        if (state.config.synchronousCudaErrors()) {
+            w.synchronize(streamOf(stream));
+            reportFailure(state);
+        }
+    }
+
     private void training(LayerState state, Shape shape, CUstream stream) {
-        w.uploadChannelState(state);
-        statistics.batchStatisticsAndNormalize(state, shape, state.config.trackRunningStats(), stream);
+        batchForward(state, shape, state.config.trackRunningStats(), stream);
     }
 
     private void inference(LayerState state, Shape shape, CUstream stream) {
-        w.uploadChannelState(state);
         if (!state.config.trackRunningStats()) {
-            statistics.batchStatisticsAndNormalize(state, shape, false, stream);
+            batchForward(state, shape, false, stream);
             return;
         }
-        normalize.withRunningStatistics(state, shape, stream);
-        state.commitRunning(shape);
+        normalize.withRunningStatistics(shape, stream);
+        state.savedShape = shape;
+        state.savedFromBatch = false;
+        s.savedAreRunning = true;
+        lastCallWasBatchForward = false;
+    }
+
+    private void batchForward(LayerState state, Shape shape, boolean update, CUstream stream) {
+        statistics.batchStatisticsAndNormalize(state.config, shape, update, stream);
+        previousSavedShape = state.savedShape;
+        previousSavedFromBatch = state.savedFromBatch;
+        previousSavedAreRunning = s.savedAreRunning;
+        state.savedShape = shape;
+        state.savedFromBatch = true;
+        s.savedAreRunning = false;
+        lastCallWasBatchForward = true;
+        latestBatchShape = shape;
     }
 
     private void gradient(LayerState state, Shape shape, CUstream stream) {
-        w.uploadChannelState(state);
-        backward.run(state, shape, stream);
+        backward.run(shape, state.savedFromBatch, s.savedAreRunning, state.config.affine(), stream);
+        lastCallWasBatchForward = false;
+    }
+
+    /**
+     * Throws the failure the device reported since the last check, if any. A failed forward
+     * committed nothing on the device; when it was this layer's latest call, the host's record of
+     * the latest forward is put back too, so the state is as it was before it.
+     */
+    private void reportFailure(LayerState state) {
+        FailureRecord.Failure failure = s.failures.takeNew();
+        if (failure == null) {
+            return;
+        }
+        if (failure.ofForward() && lastCallWasBatchForward) {
+            state.savedShape = previousSavedShape;
+            state.savedFromBatch = previousSavedFromBatch;
+            s.savedAreRunning = previousSavedAreRunning;
+            lastCallWasBatchForward = false;
+        }
+        throw new IllegalArgumentException(failure.message(String.valueOf(latestBatchShape)));
     }
 }

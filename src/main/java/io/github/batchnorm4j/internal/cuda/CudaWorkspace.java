@@ -1,45 +1,36 @@
 package io.github.batchnorm4j.internal.cuda;
 
-import static jcuda.driver.JCudaDriver.cuMemcpyDtoH;
-import static jcuda.driver.JCudaDriver.cuMemcpyHtoD;
+import static jcuda.driver.JCudaDriver.cuMemcpyDtoHAsync;
+import static jcuda.driver.JCudaDriver.cuMemcpyHtoDAsync;
+import static jcuda.driver.JCudaDriver.cuStreamCreate;
+import static jcuda.driver.JCudaDriver.cuStreamDestroy;
 import static jcuda.driver.JCudaDriver.cuStreamSynchronize;
 
 import io.github.batchnorm4j.internal.FaultInjection;
-import io.github.batchnorm4j.internal.LayerState;
-import jcuda.Pointer;
 import jcuda.Sizeof;
-import jcuda.driver.CUdeviceptr;
 import jcuda.driver.CUstream;
+import jcuda.driver.CUstream_flags;
 
 /**
- * One CUDA layer's device memory and the host side of its copies: the tensors of host-array calls,
- * the per-channel state uploaded each call, the statistics kernels' partials and status, and the
- * kernel arguments that point at either the layer's own buffers or the caller's device memory.
- * Buffers only grow and host pointers are cached, so steady-state calls allocate nothing.
+ * One CUDA layer's working memory: the tensors of host-array calls with their page-locked
+ * staging and the layer's own stream, the kernels' partials, parameters, coefficients and
+ * scratch, and the kernel arguments that point at either the layer's own tensors or the caller's
+ * device memory. Buffers only grow, so steady-state calls allocate nothing.
  */
 final class CudaWorkspace {
     final DeviceBuffer x = new DeviceBuffer();
     final DeviceBuffer y = new DeviceBuffer();
     final DeviceBuffer dx = new DeviceBuffer();
-    final DeviceBuffer gamma = new DeviceBuffer();
-    final DeviceBuffer beta = new DeviceBuffer();
-    final DeviceBuffer runningMean = new DeviceBuffer();
-    final DeviceBuffer runningVar = new DeviceBuffer();
-    final DeviceBuffer savedMean = new DeviceBuffer();
-    final DeviceBuffer savedInvStd = new DeviceBuffer();
     final DeviceBuffer params = new DeviceBuffer();
     final DeviceBuffer coefficients = new DeviceBuffer();
-    final DeviceBuffer gammaGrad = new DeviceBuffer();
-    final DeviceBuffer betaGrad = new DeviceBuffer();
     final DeviceBuffer partialA = new DeviceBuffer();
     final DeviceBuffer partialB = new DeviceBuffer();
     final DeviceBuffer partialC = new DeviceBuffer();
     final DeviceBuffer scratch = new DeviceBuffer();
-    final DeviceBuffer status = new DeviceBuffer();
-    /** The statistics kernels' count of finished blocks: zero between launches (see finalize_statistics.cuh). */
+    /** The finishing kernels' count of finished blocks: zero between launches (see last_block.cuh). */
     final DeviceBuffer blocksDone = new DeviceBuffer();
-    private final DeviceBuffer[] buffers = {x, y, dx, gamma, beta, runningMean, runningVar, savedMean, savedInvStd,
-        params, coefficients, gammaGrad, betaGrad, partialA, partialB, partialC, scratch, status, blocksDone};
+    private final DeviceBuffer[] buffers = {x, y, dx, params, coefficients, partialA, partialB, partialC, scratch,
+        blocksDone};
 
     // The tensors of the current call: the layer's own buffers or the caller's device memory.
     final DeviceArgument xIn = new DeviceArgument(x.pointer());
@@ -47,31 +38,14 @@ final class CudaWorkspace {
     final DeviceArgument dyIn = new DeviceArgument(y.pointer());
     final DeviceArgument dxOut = new DeviceArgument(dx.pointer());
 
-    // Host side of the copies (cached pointers, so steady state allocates nothing).
-    final HostArrayPointer hostX = new HostArrayPointer();
-    final HostArrayPointer hostY = new HostArrayPointer();
-    final HostArrayPointer hostDy = new HostArrayPointer();
-    final HostArrayPointer hostDx = new HostArrayPointer();
-    private final HostArrayPointer hostGamma = new HostArrayPointer();
-    private final HostArrayPointer hostBeta = new HostArrayPointer();
-    private final HostArrayPointer hostRunningMean = new HostArrayPointer();
-    private final HostArrayPointer hostRunningVar = new HostArrayPointer();
-    final HostArrayPointer hostSavedMean = new HostArrayPointer();
-    final HostArrayPointer hostSavedInvStd = new HostArrayPointer();
-    final HostArrayPointer hostGammaGrad = new HostArrayPointer();
-    final HostArrayPointer hostBetaGrad = new HostArrayPointer();
-    final int[] statusHost = new int[1];
-    final Pointer statusHostPointer = Pointer.to(statusHost);
-    double[] meanHost = new double[0];
-    float[] invStdHost = new float[0];
-    float[] runningMeanHost = new float[0];
-    float[] runningVarHost = new float[0];
-    float[] paramsHost = new float[0];
-    final HostArrayPointer meanHostPointer = new HostArrayPointer();
-    final HostArrayPointer invStdHostPointer = new HostArrayPointer();
-    final HostArrayPointer runningMeanHostPointer = new HostArrayPointer();
-    final HostArrayPointer runningVarHostPointer = new HostArrayPointer();
-    final HostArrayPointer paramsHostPointer = new HostArrayPointer();
+    // Host-array calls stage through page-locked memory, so their copies are asynchronous.
+    final PinnedBuffer stagingIn = new PinnedBuffer(false);
+    final PinnedBuffer stagingIn2 = new PinnedBuffer(false);
+    final PinnedBuffer stagingOut = new PinnedBuffer(false);
+    private CUstream stream;
+    /** Synchronizations and copies this layer's calls made (the bench reports them per call). */
+    long synchronizations;
+    long copies;
 
     /** Host-array calls: the kernels read and write the layer's own buffers. */
     void aimAtOwnBuffers() {
@@ -81,68 +55,60 @@ final class CudaWorkspace {
         dxOut.aimAt(dx.pointer());
     }
 
-    /** Uploads gamma, beta and the running statistics, and waits for the copies (see below). */
-    void uploadChannelState(LayerState state) {
-        int channels = state.config.channels();
-        upload(gamma, hostGamma.to(state.gamma, 0), channels);
-        upload(beta, hostBeta.to(state.beta, 0), channels);
-        upload(runningMean, hostRunningMean.to(state.runningMean, 0), channels);
-        upload(runningVar, hostRunningVar.to(state.runningVar, 0), channels);
-        idleUntilUploaded();
+    /** The layer's own stream for host-array calls: non-blocking, so it never waits for the legacy stream. */
+    CUstream stream() {
+        if (stream == null) {
+            CUstream created = new CUstream();
+            CudaCalls.check(cuStreamCreate(created, CUstream_flags.CU_STREAM_NON_BLOCKING), "cuStreamCreate");
+            stream = created;
+        }
+        return stream;
     }
 
-    /**
-     * A synchronous copy from pageable memory may return before its DMA ends, and that DMA runs on
-     * the legacy default stream, which a caller's non-blocking stream does not wait for. Waiting
-     * here orders the uploads before kernels on any stream.
-     */
-    static void idleUntilUploaded() {
-        CudaCalls.check(cuStreamSynchronize(null), "cuStreamSynchronize", "default stream");
+    /** Stages {@code count} floats of {@code host} and copies them into {@code buffer} on the layer's stream. */
+    void upload(DeviceBuffer buffer, PinnedBuffer staging, float[] host, int offset, int count) {
+        long bytes = (long) count * Sizeof.FLOAT;
+        buffer.atLeast(bytes);
+        staging.atLeast(bytes).put(host, offset, count);
+        int result = FaultInjection.cudaResult(FaultInjection.Point.CUDA_COPY);
+        if (result == 0) {
+            result = cuMemcpyHtoDAsync(buffer.pointer(), staging.host(), bytes, stream());
+        }
+        CudaCalls.check(result, "cuMemcpyHtoDAsync");
+        copies++;
     }
 
-    static void synchronize(CUstream stream) {
+    /** Copies {@code count} floats of {@code buffer} to the staging memory, waits for the stream, then into {@code host}. */
+    void download(float[] host, int offset, DeviceBuffer buffer, int count) {
+        long bytes = (long) count * Sizeof.FLOAT;
+        stagingOut.atLeast(bytes);
+        int result = FaultInjection.cudaResult(FaultInjection.Point.CUDA_COPY);
+        if (result == 0) {
+            result = cuMemcpyDtoHAsync(stagingOut.host(), buffer.pointer(), bytes, stream());
+        }
+        CudaCalls.check(result, "cuMemcpyDtoHAsync");
+        copies++;
+        synchronize(stream());
+        stagingOut.get(host, offset, count);
+    }
+
+    void synchronize(CUstream stream) {
         CudaCalls.check(cuStreamSynchronize(stream), "cuStreamSynchronize");
+        synchronizations++;
     }
 
-    static void upload(DeviceBuffer buffer, Pointer host, long floats) {
-        long bytes = floats * Sizeof.FLOAT;
-        CUdeviceptr target = buffer.atLeast(bytes);
-        int result = FaultInjection.cudaResult(FaultInjection.Point.CUDA_COPY);
-        if (result == 0) {
-            result = cuMemcpyHtoD(target, host, bytes);
-        }
-        CudaCalls.check(result, "cuMemcpyHtoD");
-    }
-
-    static void download(Pointer host, DeviceBuffer buffer, long floats) {
-        int result = FaultInjection.cudaResult(FaultInjection.Point.CUDA_COPY);
-        if (result == 0) {
-            result = cuMemcpyDtoH(host, buffer.pointer(), floats * Sizeof.FLOAT);
-        }
-        CudaCalls.check(result, "cuMemcpyDtoH");
-    }
-
-    void ensureHost(int channels) {
-        if (meanHost.length < channels) {
-            meanHost = new double[channels];
-            invStdHost = new float[channels];
-            runningMeanHost = new float[channels];
-            runningVarHost = new float[channels];
-            paramsHost = new float[4 * channels];
-        }
-    }
-
-    /** Frees every device buffer; the context must be current. */
-    void freeBuffers() {
+    /** Frees every device buffer, the staging memory and the stream; the context must be current. */
+    void free() {
         for (DeviceBuffer buffer : buffers) {
             buffer.close();
         }
-    }
-
-    /** Lets go of the caller's arrays that the host pointers still reference. */
-    void releaseHostArrays() {
-        for (HostArrayPointer pointer : new HostArrayPointer[] {hostX, hostY, hostDy, hostDx}) {
-            pointer.clear();
+        stagingIn.close();
+        stagingIn2.close();
+        stagingOut.close();
+        if (stream != null) {
+            CUstream destroyed = stream;
+            stream = null;
+            CudaCalls.check(cuStreamDestroy(destroyed), "cuStreamDestroy");
         }
     }
 }

@@ -18,34 +18,27 @@ enum Kernel {
     BN_STATS_CHANNELS_LAST("bn_stats_channels_last", CudaModules.STATISTICS,
             "const float* x, long long rows, long long channels, long long rows_per_block, "
             + "float* partial_count, float* partial_mean, float* partial_m2, " + Signatures.FINISH),
-    BN_RUNNING_PARAMS("bn_running_params", CudaModules.NORMALIZE,
-            "const float* running_mean, const float* running_var, long long channels, double eps, "
-            + "const float* gamma, const float* beta, double* saved_mean, float* saved_invstd, float* params, "
-            + "int planar"),
     BN_NORMALIZE_NCHW("bn_normalize_nchw", CudaModules.NORMALIZE,
             "const float* x, float* y, long long runs, long long channels, long long spatial, "
             + "const float4* params, int vector, long long spatial_multiplier, int spatial_log, "
-            + "long long channels_multiplier, int channels_log"),
+            + "long long channels_multiplier, int channels_log, " + Signatures.RUNNING),
     BN_NORMALIZE_CHANNELS_LAST("bn_normalize_channels_last", CudaModules.NORMALIZE,
             "const float* x, float* y, long long total, long long channels, const float* params, int vector, "
-            + "long long channels_multiplier, int channels_log"),
+            + "long long channels_multiplier, int channels_log, " + Signatures.RUNNING),
     BN_GRAD_SUMS_NCHW("bn_grad_sums_nchw", CudaModules.BACKWARD,
             "const float* x, const float* dy, long long channels, long long spatial, long long per_channel, "
-            + "long long per_block, const double* saved_mean, double* partial_dy, double* partial_dyx"),
+            + "long long per_block, " + Signatures.GRADIENTS),
     BN_GRAD_SUMS_CHANNELS_LAST("bn_grad_sums_channels_last", CudaModules.BACKWARD,
             "const float* x, const float* dy, long long rows, long long channels, long long rows_per_block, "
-            + "const double* saved_mean, double* partial_dy, double* partial_dyx"),
-    BN_GRAD_FINALIZE("bn_grad_finalize", CudaModules.BACKWARD,
-            "const double* partial_dy, const double* partial_dyx, long long blocks_per_channel, "
-            + "long long channels, long long per_channel, const float* saved_invstd, const float* gamma, "
-            + "int batch_terms, int reduce, float* gamma_grad, float* beta_grad, float4* coefficients"),
+            + Signatures.GRADIENTS),
     BN_GRAD_APPLY_NCHW("bn_grad_apply_nchw", CudaModules.BACKWARD,
             "const float* x, const float* dy, float* dx, long long runs, long long channels, long long spatial, "
             + "const float4* params, const float4* coefficients, int vector, long long spatial_multiplier, "
-            + "int spatial_log, long long channels_multiplier, int channels_log"),
+            + "int spatial_log, long long channels_multiplier, int channels_log, " + Signatures.COMMIT_GRADIENTS),
     BN_GRAD_APPLY_CHANNELS_LAST("bn_grad_apply_channels_last", CudaModules.BACKWARD,
             "const float* x, const float* dy, float* dx, long long total, long long channels, "
-            + "const float* params, const float4* coefficients, long long channels_multiplier, int channels_log");
+            + "const float* params, const float4* coefficients, long long channels_multiplier, int channels_log, "
+            + Signatures.COMMIT_GRADIENTS);
 
     /** The kind of one kernel parameter, as the launch fills it and as PTX declares it. */
     public enum Parameter {
@@ -108,11 +101,26 @@ enum Kernel {
         return parameterNames;
     }
 
-    /** The parameters the statistics kernels share with their finishing step (finalize_statistics.cuh). */
+    /** Parameter lists several kernels share. */
     private static final class Signatures {
+        /** The statistics kernels' finishing step (finalize_statistics.cuh). */
         static final String FINISH = "double eps, const float* gamma, const float* beta, int update, "
-                + "double new_weight, double variance_scale, float* running_mean, float* running_var, "
-                + "double* saved_mean, float* saved_invstd, float* params, double* scratch, int* status, "
+                + "int weight_mode, double momentum, double decay, double variance_scale, const float* running_mean, "
+                + "const float* running_var, float* params, double* scratch, long long* counters, long long* failure, "
                 + "unsigned int* blocks_done";
+        /** The normalize kernels' inference source (batch_norm_normalize.cu). */
+        static final String RUNNING = "int from_running, const float* running_mean, const float* running_invstd, "
+                + "const float* gamma, const float* beta, int commit, int update, const double* scratch, "
+                + "double* saved_mean, float* saved_invstd, float* commit_running_mean, float* running_var, "
+                + "float* commit_running_invstd, long long* counters";
+        /** The apply kernels' commit of the gradients (layer_record.cuh). */
+        static final String COMMIT_GRADIENTS = "int commit, const float* scratch, float* gamma_grad, "
+                + "float* beta_grad, const long long* counters";
+        /** The gradient-sum kernels' statistics and finishing step (finalize_gradients.cuh). */
+        static final String GRADIENTS = "int reduce, int batch_terms, int from_running, int affine, const double* saved_mean, "
+                + "const float* running_mean, const float* invstd, "
+                + "const float* gamma, double* partial_dy, double* partial_dyx, "
+                + "float* params, float4* coefficients, float* scratch, long long* counters, "
+                + "long long* failure, unsigned int* blocks_done";
     }
 }

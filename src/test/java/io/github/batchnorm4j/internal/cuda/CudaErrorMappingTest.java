@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import io.github.batchnorm4j.CudaFailureException;
 import jcuda.CudaException;
+import jcuda.Pointer;
 import jcuda.driver.CUdeviceptr;
 import jcuda.driver.CUfunction;
 import jcuda.driver.CUresult;
@@ -46,25 +47,26 @@ class CudaErrorMappingTest {
     @Test
     void kernelArgumentsAreCheckedBeforeAnyLaunch() {
         DeviceArgument x = new DeviceArgument(new CUdeviceptr());
-        // bn_normalize_nchw: x, y, params; scalars runs, channels, spatial (long), vector (int), and the
-        // multiplier (long) and log (int) of two divisors
-        KernelCall call = new KernelCall(Kernel.BN_NORMALIZE_NCHW, new CUfunction(), x.argument(), x.argument(),
-                x.argument());
+        // bn_grad_apply_nchw: x, dy, dx, params, coefficients and the commit's four pointers; scalars
+        // runs, channels, spatial (long), vector (int), the multiplier (long) and log (int) of two
+        // divisors, and commit (int)
+        Pointer p = x.argument();
+        KernelCall call = new KernelCall(Kernel.BN_GRAD_APPLY_NCHW, new CUfunction(), p, p, p, p, p, p, p, p, p);
         IllegalStateException e = assertThrows(IllegalStateException.class, () -> call.arg(1).arg(2));
-        assertEquals("bn_normalize_nchw scalar argument 0 is a long; given a int", e.getMessage());
+        assertEquals("bn_grad_apply_nchw scalar argument 0 is a long; given a int", e.getMessage());
         e = assertThrows(IllegalStateException.class, () -> call.arg(1L).arg(2L).launch(1, 1, 1, 1, null));
-        assertEquals("bn_normalize_nchw takes 8 scalar arguments, 2 given", e.getMessage());
+        assertEquals("bn_grad_apply_nchw takes 9 scalar arguments, 2 given", e.getMessage());
         e = assertThrows(IllegalStateException.class,
-                () -> call.arg(1L).arg(2L).arg(3L).arg(4).arg(5L).arg(6).arg(7L).arg(8).arg(9L));
-        assertEquals("bn_normalize_nchw takes 8 scalar arguments; given a long beyond them", e.getMessage());
+                () -> call.arg(1L).arg(2L).arg(3L).arg(4).arg(5L).arg(6).arg(7L).arg(8).arg(9).arg(10L));
+        assertEquals("bn_grad_apply_nchw takes 9 scalar arguments; given a long beyond them", e.getMessage());
         // a refused call starts over with the first scalar
         assertThrows(IllegalStateException.class, () -> call.arg(1L).arg(2));
         e = assertThrows(IllegalStateException.class, () -> call.arg(1));
-        assertEquals("bn_normalize_nchw scalar argument 0 is a long; given a int", e.getMessage());
+        assertEquals("bn_grad_apply_nchw scalar argument 0 is a long; given a int", e.getMessage());
         assertEquals(0, call.launches());
         IllegalArgumentException bad = assertThrows(IllegalArgumentException.class,
-                () -> new KernelCall(Kernel.BN_NORMALIZE_NCHW, new CUfunction(), x.argument()));
-        assertEquals("bn_normalize_nchw takes 3 device pointers, 1 given", bad.getMessage());
+                () -> new KernelCall(Kernel.BN_GRAD_APPLY_NCHW, new CUfunction(), x.argument()));
+        assertEquals("bn_grad_apply_nchw takes 9 device pointers, 1 given", bad.getMessage());
     }
 
     @Test

@@ -1,0 +1,22 @@
+// last_block_to_finish: which block of a grid finishes last, so it can finish the grid's work
+// (finalize_statistics.cuh, finalize_gradients.cuh) without another launch.
+#pragma once
+
+// Every thread of the block must call it, after its own writes of the block's results. The
+// fence makes those writes visible to the whole device before the block is counted, so the last
+// block reads every block's results. blocks_done is 0 before the launch and again after it (the
+// last block resets it), so the next launch on the stream starts from 0.
+__device__ __forceinline__ bool last_block_to_finish(unsigned int* blocks_done) {
+    __shared__ bool last;
+    __threadfence();
+    __syncthreads();
+    if (threadIdx.x == 0 && threadIdx.y == 0) {
+        unsigned int blocks = gridDim.x * gridDim.y;
+        last = atomicAdd(blocks_done, 1u) == blocks - 1;
+        if (last) {
+            *blocks_done = 0;
+        }
+    }
+    __syncthreads();
+    return last;
+}

@@ -1,0 +1,123 @@
+package io.github.batchnorm4j.internal.cuda;
+
+import static jcuda.driver.JCudaDriver.cuCtxSynchronize;
+import static jcuda.driver.JCudaDriver.cuMemcpyDtoH;
+import static jcuda.driver.JCudaDriver.cuMemcpyHtoD;
+
+import io.github.batchnorm4j.internal.LayerState;
+import jcuda.Pointer;
+import jcuda.Sizeof;
+
+/**
+ * A CUDA layer's state where the kernels keep it: gamma, beta, the running statistics with their
+ * 1/sqrt(var + eps), the saved statistics of the latest forward, the gradients, the counters
+ * (num_batches_tracked, training forwards, failures: cuda/layer_record.cuh) and the failure
+ * record. The device copy is the layer's state; {@link LayerState} is its host mirror, filled by
+ * {@link #pull} and written back by {@link #push}, each of which synchronizes the context: calls
+ * never copy state, accessors always do.
+ */
+final class CudaLayerState implements AutoCloseable {
+    final DeviceBuffer gamma = new DeviceBuffer();
+    final DeviceBuffer beta = new DeviceBuffer();
+    final DeviceBuffer runningMean = new DeviceBuffer();
+    final DeviceBuffer runningVar = new DeviceBuffer();
+    final DeviceBuffer runningInvStd = new DeviceBuffer();
+    final DeviceBuffer savedMean = new DeviceBuffer();
+    final DeviceBuffer savedInvStd = new DeviceBuffer();
+    final DeviceBuffer gammaGrad = new DeviceBuffer();
+    final DeviceBuffer betaGrad = new DeviceBuffer();
+    final DeviceBuffer counters = new DeviceBuffer();
+    final FailureRecord failures;
+    private final DeviceBuffer[] buffers = {gamma, beta, runningMean, runningVar, runningInvStd, savedMean,
+        savedInvStd, gammaGrad, betaGrad, counters};
+    private final int channels;
+    private final long[] countersHost = new long[5]; // cuda/layer_record.cuh, COUNTERS
+
+    /**
+     * Whether the latest forward's statistics are the running ones, read in place (an inference
+     * forward), rather than savedMean/savedInvStd. A host write of the running statistics first
+     * copies them into the saved buffers, so backward still sees the forward's values.
+     */
+    boolean savedAreRunning;
+
+    /** Allocates the device state and uploads {@code state}; the context must be current. */
+    CudaLayerState(LayerState state) {
+        channels = state.config.channels();
+        long floats = (long) channels * Sizeof.FLOAT;
+        for (DeviceBuffer buffer : buffers) {
+            buffer.atLeast(buffer == savedMean ? (long) channels * Sizeof.DOUBLE
+                    : buffer == counters ? countersHost.length * Sizeof.LONG : floats);
+        }
+        failures = new FailureRecord();
+        push(state);
+    }
+
+    /**
+     * Waits for the device, then copies its state into the host mirror. Throws a failure the
+     * device reported and the host has not yet seen (the mirror is then filled all the same).
+     */
+    void pull(LayerState state) {
+        CudaCalls.check(cuCtxSynchronize(), "cuCtxSynchronize");
+        down(state.gamma, gamma);
+        down(state.beta, beta);
+        down(state.runningMean, runningMean);
+        down(state.runningVar, runningVar);
+        down(state.gammaGradient, gammaGrad);
+        down(state.betaGradient, betaGrad);
+        if (savedAreRunning) {
+            for (int c = 0; c < channels; c++) {
+                state.savedMean[c] = state.runningMean[c];
+            }
+            down(state.savedInvStd, runningInvStd);
+        } else {
+            CudaCalls.check(cuMemcpyDtoH(Pointer.to(state.savedMean), savedMean.pointer(),
+                    (long) channels * Sizeof.DOUBLE), "cuMemcpyDtoH", "saved mean");
+            down(state.savedInvStd, savedInvStd);
+        }
+        CudaCalls.check(cuMemcpyDtoH(Pointer.to(countersHost), counters.pointer(), countersHost.length * Sizeof.LONG),
+                "cuMemcpyDtoH", "counters");
+        state.numBatchesTracked = countersHost[0];
+        state.parametersChanged();
+    }
+
+    /**
+     * Uploads the host mirror after a host write (a setter, a load). The running 1/sqrt(var + eps)
+     * comes from {@link LayerState#runningInvStd()}, the one definition both backends use.
+     */
+    void push(LayerState state) {
+        CudaCalls.check(cuCtxSynchronize(), "cuCtxSynchronize");
+        up(gamma, state.gamma);
+        up(beta, state.beta);
+        up(runningMean, state.runningMean);
+        up(runningVar, state.runningVar);
+        up(runningInvStd, state.runningInvStd());
+        up(gammaGrad, state.gammaGradient);
+        up(betaGrad, state.betaGradient);
+        CudaCalls.check(cuMemcpyHtoD(savedMean.pointer(), Pointer.to(state.savedMean), (long) channels * Sizeof.DOUBLE),
+                "cuMemcpyHtoD", "saved mean");
+        up(savedInvStd, state.savedInvStd);
+        savedAreRunning = false; // the saved buffers now hold the mirror's saved statistics, whatever their source
+        countersHost[0] = state.numBatchesTracked;
+        CudaCalls.check(cuMemcpyHtoD(counters.pointer(), Pointer.to(countersHost), countersHost.length * Sizeof.LONG),
+                "cuMemcpyHtoD", "counters");
+    }
+
+    private void down(float[] host, DeviceBuffer buffer) {
+        CudaCalls.check(cuMemcpyDtoH(Pointer.to(host), buffer.pointer(), (long) channels * Sizeof.FLOAT),
+                "cuMemcpyDtoH");
+    }
+
+    private void up(DeviceBuffer buffer, float[] host) {
+        CudaCalls.check(cuMemcpyHtoD(buffer.pointer(), Pointer.to(host), (long) channels * Sizeof.FLOAT),
+                "cuMemcpyHtoD");
+    }
+
+    /** Frees the device state; the context must be current. */
+    @Override
+    public void close() {
+        for (DeviceBuffer buffer : buffers) {
+            buffer.close();
+        }
+        failures.close();
+    }
+}
