@@ -381,6 +381,9 @@ public final class EmulatedDriver {
                 return SUCCESS;
             }
             gpu.countStreamOperation(stream);
+            if (gpu.skipLaunch()) {
+                return SUCCESS;
+            }
         }
         // Not under the device's lock: the device thread takes it to run the launch.
         return gpu.device().launch(kernel, gridX, gridY, gridZ, blockX, blockY, blockZ, sharedBytes, parameters,
@@ -603,6 +606,9 @@ public final class EmulatedDriver {
     private static long replay(EmulatedGpu gpu, GraphNode node, long stream) {
         if (node instanceof GraphNode.Kernel k) {
             gpu.countStreamOperation(stream);
+            if (gpu.skipLaunch()) {
+                return SUCCESS;
+            }
             return gpu.device().launch(k.kernel(), k.gridX(), k.gridY(), k.gridZ(), k.blockX(), k.blockY(), k.blockZ(),
                     k.sharedBytes(), k.parameters(), k.parameters().length);
         }

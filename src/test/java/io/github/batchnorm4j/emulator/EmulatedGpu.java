@@ -83,6 +83,8 @@ public final class EmulatedGpu {
     private long pageableAsyncCopies;
     private long hostAllocations;
     private long graphLaunches;
+    private boolean executing = true;
+    private long skippedLaunches;
 
     /** The device of this JVM (created on the first driver call). */
     public static synchronized EmulatedGpu get() {
@@ -135,7 +137,7 @@ public final class EmulatedGpu {
     }
 
     public synchronized Counters counters() {
-        return new Counters(launches.size(), synchronizations, transfers[Transfer.HOST_TO_DEVICE.ordinal()],
+        return new Counters(launches.size() + skippedLaunches, synchronizations, transfers[Transfer.HOST_TO_DEVICE.ordinal()],
                 transfers[Transfer.DEVICE_TO_HOST.ordinal()], transfers[Transfer.DEVICE_TO_DEVICE.ordinal()],
                 transfers[Transfer.MEMSET.ordinal()], allocations, transferBytes[Transfer.HOST_TO_DEVICE.ordinal()],
                 transferBytes[Transfer.DEVICE_TO_HOST.ordinal()], legacyStreamOperations, synchronousCopies,
@@ -177,6 +179,24 @@ public final class EmulatedGpu {
         if (Streams.isLegacy(stream)) {
             legacyStreamOperations++;
         }
+    }
+
+    /**
+     * Off: launches are counted and their arguments checked as before, but no kernel runs (a
+     * counting driver), so a benchmark of the host code times the host code alone. Memory then
+     * holds whatever it held; the cost model sees no launch records.
+     */
+    public synchronized void executeKernels(boolean execute) {
+        executing = execute;
+    }
+
+    /** With {@link #executeKernels} off: counts the launch and returns true (it is not to run). */
+    synchronized boolean skipLaunch() {
+        if (executing) {
+            return false;
+        }
+        skippedLaunches++;
+        return true;
     }
 
     synchronized void countGraphLaunch() {

@@ -508,6 +508,34 @@ class StreamsAndPinnedMemoryTest {
         assertEquals(CUDA_SUCCESS, cuGraphDestroy(graph));
     }
 
+    // ---- counting driver (HostOverhead) ----
+
+    @Test
+    void withKernelsOffALaunchIsCountedAndCheckedButDoesNotRun() {
+        int n = 70;
+        CUstream stream = stream(CU_STREAM_NON_BLOCKING);
+        CUdeviceptr x = zeros(n);
+        CUdeviceptr y = zeros(n);
+        assertEquals(CUDA_SUCCESS, cuMemcpyHtoD(x, Pointer.to(values(n, 1)), 4L * n));
+        EmulatedGpu gpu = EmulatedGpu.get();
+        int records = gpu.launches().size();
+        EmulatedGpu.Counters before = gpu.counters();
+        gpu.executeKernels(false);
+        try {
+            assertEquals(CUDA_SUCCESS, launch(addInto, stream, x, y, n));
+            assertEquals(CUDA_ERROR_INVALID_VALUE, cuLaunchKernel(addInto, 1, 1, 1, 4096, 1, 1, 0, stream,
+                    Pointer.to(Pointer.to(x), Pointer.to(y), Pointer.to(new int[] {n})), null),
+                    "the launch's geometry is still checked");
+        } finally {
+            gpu.executeKernels(true);
+        }
+        assertEquals(1, gpu.counters().minus(before).launches());
+        assertEquals(records, gpu.launches().size(), "no launch record for the cost model");
+        assertArrayEquals(new float[n], read(y, n), "the kernel did not run");
+        assertEquals(CUDA_SUCCESS, launch(addInto, stream, x, y, n));
+        assertArrayEquals(values(n, 1), read(y, n), "on again, kernels run");
+    }
+
     // ---- helpers ----
     // JCuda passes null as stream 0 for launches and copies; its graph and capture calls want new CUstream().
 
