@@ -12,9 +12,10 @@
 // layer_record.cuh), so a call whose second launch the driver refuses changes nothing.
 // x and y may be the same memory.
 //
-//   bn_normalize_nchw           channels-first: grid-stride over (run = n * C + c, position)
-//                               pairs; float4 loads when H*W % 4 == 0 (the host passes
-//                               vector = 1) and x, y are 16-byte aligned, scalar otherwise
+//   bn_normalize_nchw           channels-first: grid-stride over warp chunks of 32 x 8 items
+//                               ((run = n * C + c, position) pairs, consecutive); float4 loads
+//                               when H*W % 4 == 0 (the host passes vector = 1) and x, y are
+//                               16-byte aligned, scalar otherwise
 //   bn_normalize_channels_last  rows of C values: grid-stride over elements; float4 when
 //                               C % 4 == 0 and x, y are 16-byte aligned
 
@@ -22,6 +23,11 @@
 #include "normalize_params.cuh"
 #include "fast_divide.cuh"
 #include "vector_access.cuh"
+
+// Items (float4 or float) each lane of bn_normalize_nchw takes per warp chunk, so that a warp
+// reads a channel's parameters once per chunk rather than once per item (LaunchGeometry.java
+// sizes the grid by it; any grid is correct).
+#define NCHW_ITEMS_PER_LANE 8
 
 __device__ __forceinline__ float normalize_one(float v, float4 p) {
     return ((v - p.x) - p.y) * p.z + p.w;
@@ -64,22 +70,53 @@ extern "C" __global__ void bn_normalize_nchw(const float* x, float* y, long long
     FastDivide by_channels = fast_divide(channels_multiplier, channels_log);
     int per_item = vector ? 4 : 1;
     long long total = runs * (vector ? spatial >> 2 : spatial);
-    // Not unrolled: nvcc would divide to count the trips of an unrolled grid-stride loop.
+    int lane = threadIdx.x & 31;
+    long long chunk = 32 * NCHW_ITEMS_PER_LANE;
+    long long warps = ((long long)gridDim.x * blockDim.x) >> 5;
+    // Grid-stride over warp chunks (warp-uniform: every lane has the same base). Not unrolled:
+    // nvcc would divide to count the trips of an unrolled grid-stride loop.
 #pragma unroll 1
-    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < total;
-         i += (long long)gridDim.x * blockDim.x) {
-        long long run = fast_quotient(i * per_item, by_spatial); // 4i / spatial = i / (spatial / 4) when vector
-        long long c = fast_remainder(run, by_channels, channels);
-        float4 p = from_running ? running_params(source, c) : params[c];
-        if (vector) {
-            float4 v = reinterpret_cast<const float4*>(x)[i];
-            v.x = normalize_one(v.x, p);
-            v.y = normalize_one(v.y, p);
-            v.z = normalize_one(v.z, p);
-            v.w = normalize_one(v.w, p);
-            reinterpret_cast<float4*>(y)[i] = v;
-        } else {
-            y[i] = normalize_one(x[i], p);
+    for (long long base = ((blockIdx.x * (long long)blockDim.x + threadIdx.x) >> 5) * chunk; base < total;
+         base += warps * chunk) {
+        long long last = min(base + chunk, total) - 1;
+        long long first_run = fast_quotient(base * per_item, by_spatial);
+        long long span = fast_quotient(last * per_item, by_spatial) - first_run + 1;
+        // Staged: lane j holds run first_run + j's parameters, read in one coalesced request per
+        // array, and the chunk's items take theirs by shuffle; unstaged (planes so small that the
+        // chunk spans more than 32 runs), each item reads its own.
+        bool staged = span <= 32;
+        float4 mine = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+        if (staged && lane < span) {
+            long long c = fast_remainder(first_run + lane, by_channels, channels);
+            mine = from_running ? running_params(source, c) : params[c];
+        }
+#pragma unroll 1
+        for (int k = 0; k < NCHW_ITEMS_PER_LANE; k++) {
+            long long i = base + k * 32 + lane;
+            bool valid = i <= last;
+            long long run = fast_quotient((valid ? i : last) * per_item, by_spatial); // 4i / spatial = i / (spatial / 4) when vector
+            float4 p;
+            if (staged) {
+                int from = (int)(run - first_run);
+                p = make_float4(__shfl_sync(0xffffffffu, mine.x, from), __shfl_sync(0xffffffffu, mine.y, from),
+                                __shfl_sync(0xffffffffu, mine.z, from), __shfl_sync(0xffffffffu, mine.w, from));
+            } else {
+                long long c = fast_remainder(run, by_channels, channels);
+                p = valid ? (from_running ? running_params(source, c) : params[c]) : mine;
+            }
+            if (!valid) {
+                continue;
+            }
+            if (vector) {
+                float4 v = reinterpret_cast<const float4*>(x)[i];
+                v.x = normalize_one(v.x, p);
+                v.y = normalize_one(v.y, p);
+                v.z = normalize_one(v.z, p);
+                v.w = normalize_one(v.w, p);
+                reinterpret_cast<float4*>(y)[i] = v;
+            } else {
+                y[i] = normalize_one(x[i], p);
+            }
         }
     }
 }

@@ -67,7 +67,9 @@ final class CudaNormalize {
             normalizeNchw.arg((long) shape.n() * shape.channels()).arg((long) shape.channels())
                     .arg(shape.spatialSize()).arg(vector ? 1 : 0).arg(spatialDivisor.multiplier())
                     .arg(spatialDivisor.log()).arg(channelsDivisor.multiplier()).arg(channelsDivisor.log())
-                    .arg(running).arg(commit ? 1 : 0).arg(update ? 1 : 0).launch(gridFor(vector ? count / 4 : count), 1, THREADS, 1, stream);
+                    .arg(running).arg(commit ? 1 : 0).arg(update ? 1 : 0)
+                    .launch(gridFor(LaunchGeometry.ceilDiv(vector ? count / 4 : count, LaunchGeometry.NCHW_ITEMS_PER_LANE)),
+                            1, THREADS, 1, stream);
         }
     }
 

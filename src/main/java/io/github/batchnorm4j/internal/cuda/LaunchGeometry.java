@@ -57,6 +57,12 @@ final class LaunchGeometry {
         return new LaunchGeometry(ceilDiv(m, perBlock), perBlock, gridY);
     }
 
+    /**
+     * Items each lane of bn_normalize_nchw takes per warp chunk (NCHW_ITEMS_PER_LANE in
+     * cuda/batch_norm_normalize.cu): its grid is sized for work / this many items.
+     */
+    static final int NCHW_ITEMS_PER_LANE = 8;
+
     /** Blocks for a grid-stride elementwise kernel over {@code work} items: enough to fill the GPU. */
     static int elementwiseBlocks(long work, int multiprocessors) {
         return (int) Math.max(1, Math.min(ceilDiv(work, THREADS), 16L * multiprocessors));
