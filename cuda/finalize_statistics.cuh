@@ -54,9 +54,8 @@ __device__ void finalize_statistics(const float* partial_count, const float* par
         new_weight = new_batch_weight(a.weight_mode, a.momentum, a.decay, counters[COUNT_BATCHES] + 1);
     }
     __syncthreads();
-    // Pass 1: statistics into scratch (five planes of C doubles: mean, invstd, next mean, next
-    // var, next 1/sqrt(var + eps); planes, so that a warp, a channel per thread, writes whole
-    // sectors). The square root is taken here, so the normalize kernel's commit only copies.
+    // Pass 1: statistics into scratch (layer_record.cuh). The square root of the next running
+    // variance is taken here, so the normalize kernel's commit only copies.
 #pragma unroll 1
     for (long long c = thread; c < channels; c += threads) {
         double count = 0.0, mean = 0.0, m2 = 0.0;
@@ -89,10 +88,11 @@ __device__ void finalize_statistics(const float* partial_count, const float* par
             atomicMin(&first_overflow, (int)c);
         }
         scratch[c] = batch_mean;
-        scratch[channels + c] = invstd;
-        scratch[2 * channels + c] = next_mean;
-        scratch[3 * channels + c] = next_var;
-        scratch[4 * channels + c] = (float)(1.0 / sqrt((double)next_var + a.eps)); // LayerState.invStd
+        scratch_plane(scratch, channels, SCRATCH_INVSTD)[c] = invstd;
+        scratch_plane(scratch, channels, SCRATCH_NEXT_MEAN)[c] = next_mean;
+        scratch_plane(scratch, channels, SCRATCH_NEXT_VAR)[c] = next_var;
+        scratch_plane(scratch, channels, SCRATCH_NEXT_INVSTD)[c] =
+            (float)(1.0 / sqrt((double)next_var + a.eps)); // LayerState.invStd
     }
     __syncthreads();
     int bad = first_bad;

@@ -61,10 +61,25 @@ __device__ __forceinline__ double new_batch_weight(int mode, double momentum, do
     return momentum;
 }
 
+// A training forward's statistics scratch, written by its finishing step and read by its commit:
+// C doubles (the batch mean, as the CPU path saves it), then four planes of C floats: invstd,
+// next running mean, next running var, next running 1/sqrt(var + eps). 24 bytes a channel, in
+// planes so that a warp, a channel per thread, writes and reads whole sectors.
+#define SCRATCH_INVSTD 0
+#define SCRATCH_NEXT_MEAN 1
+#define SCRATCH_NEXT_VAR 2
+#define SCRATCH_NEXT_INVSTD 3
+__device__ __forceinline__ const float* scratch_plane(const double* scratch, long long channels, int plane) {
+    return reinterpret_cast<const float*>(scratch + channels) + plane * channels;
+}
+__device__ __forceinline__ float* scratch_plane(double* scratch, long long channels, int plane) {
+    return reinterpret_cast<float*>(scratch + channels) + plane * channels;
+}
+
 // The commit of a training forward, in its normalize kernel (every thread calls it; thread is its
 // index in the grid, threads the grid's size): the saved statistics and, with update, the running
-// statistics with their 1/sqrt(var + eps), from the finishing step's scratch (five planes of C
-// doubles: mean, invstd, next mean, next var, next 1/sqrt(var + eps)), and num_batches_tracked.
+// statistics with their 1/sqrt(var + eps), from the finishing step's scratch (above), and
+// num_batches_tracked.
 __device__ __forceinline__ void commit_statistics(const double* __restrict__ scratch, long long channels, int update,
                                                   double* __restrict__ saved_mean,
                                                   float* __restrict__ saved_invstd, float* __restrict__ running_mean,
@@ -77,11 +92,11 @@ __device__ __forceinline__ void commit_statistics(const double* __restrict__ scr
 #pragma unroll 1
     for (long long c = thread; c < channels; c += threads) {
         saved_mean[c] = scratch[c];
-        saved_invstd[c] = (float)scratch[channels + c];
+        saved_invstd[c] = scratch_plane(scratch, channels, SCRATCH_INVSTD)[c];
         if (update) {
-            running_mean[c] = (float)scratch[2 * channels + c];
-            running_var[c] = (float)scratch[3 * channels + c];
-            running_invstd[c] = (float)scratch[4 * channels + c];
+            running_mean[c] = scratch_plane(scratch, channels, SCRATCH_NEXT_MEAN)[c];
+            running_var[c] = scratch_plane(scratch, channels, SCRATCH_NEXT_VAR)[c];
+            running_invstd[c] = scratch_plane(scratch, channels, SCRATCH_NEXT_INVSTD)[c];
         }
     }
     if (thread == 0 && update) {

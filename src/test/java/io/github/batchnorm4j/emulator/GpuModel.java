@@ -31,7 +31,7 @@ import jcuda.driver.CUstream_flags;
  * record then says which shape it stands for. Started by scripts/gpu-model with the stub driver.
  */
 public final class GpuModel {
-    static final long MAX_ELEMENTS = 1L << 19;
+    static final long MAX_ELEMENTS = 1L << 20;
 
     /** One shape to model, and the bench shape it stands for (null when it is that shape). */
     record ModelCase(BenchCase run, BenchCase scaledFrom) {

@@ -104,7 +104,7 @@ class ShippedKernelsRunTest {
         long savedMean = mem.allocate(8L * c);
         long savedInvstd = mem.allocate(4L * c);
         long params = mem.allocate(16L * c);
-        long scratch = mem.allocate(40L * c);
+        long scratch = mem.allocate(24L * c); // layer_record.cuh
         long runningInvstd = mem.allocate(4L * c);
         long counters = mem.allocateZeros(40);
         long failure = mem.allocateZeros(32);

@@ -53,7 +53,7 @@ final class CudaStatistics {
         w.partialB.atLeast(partials * Sizeof.FLOAT);
         w.partialC.atLeast(partials * Sizeof.FLOAT);
         w.params.atLeast(4L * channels * Sizeof.FLOAT);
-        w.scratch.atLeast(5L * channels * Sizeof.DOUBLE); // finalize_statistics.cuh
+        w.scratch.atLeast(channels * (Sizeof.DOUBLE + 4L * Sizeof.FLOAT)); // layer_record.cuh
         w.blocksDone.zeroedAtLeast(Sizeof.INT);
         long m = shape.valuesPerChannel();
         double varianceScale = config.runningVariance() == VarianceEstimator.UNBIASED ? (double) m / (m - 1) : 1;
