@@ -46,6 +46,11 @@ enum {
     CUDA_ERROR_UNKNOWN = 999
 };
 
+/* cuda.h's values for cuLaunchKernel's extra array. */
+#define CU_LAUNCH_PARAM_END ((void *)0x00)
+#define CU_LAUNCH_PARAM_BUFFER_POINTER ((void *)0x01)
+#define CU_LAUNCH_PARAM_BUFFER_SIZE ((void *)0x02)
+
 static const char *DRIVER_CLASS = "io/github/batchnorm4j/emulator/EmulatedDriver";
 
 static JavaVM *vm;
@@ -519,7 +524,8 @@ static struct layout *layout_of(JNIEnv *env, CUfunction function) {
 
 static CUresult launch_locked(JNIEnv *env, CUfunction function, unsigned int grid_x, unsigned int grid_y,
                               unsigned int grid_z, unsigned int block_x, unsigned int block_y, unsigned int block_z,
-                              unsigned int shared_bytes, CUstream stream, void **parameters);
+                              unsigned int shared_bytes, CUstream stream, void **parameters, void *packed,
+                              size_t packed_size);
 
 CUresult cuLaunchKernel(CUfunction function, unsigned int grid_x, unsigned int grid_y, unsigned int grid_z,
                         unsigned int block_x, unsigned int block_y, unsigned int block_z, unsigned int shared_bytes,
@@ -528,25 +534,47 @@ CUresult cuLaunchKernel(CUfunction function, unsigned int grid_x, unsigned int g
     if (env == NULL) {
         return CUDA_ERROR_NOT_INITIALIZED;
     }
+    /* extra: {CU_LAUNCH_PARAM_BUFFER_POINTER, buffer, CU_LAUNCH_PARAM_BUFFER_SIZE, &size,
+       CU_LAUNCH_PARAM_END} in either order, the .param space packed in one buffer; not with kernelParams. */
+    void *packed = NULL;
+    size_t *packed_size = NULL;
     if (extra != NULL) {
-        return CUDA_ERROR_NOT_SUPPORTED; /* batchnorm4j passes kernelParams only */
+        if (parameters != NULL) {
+            return CUDA_ERROR_INVALID_VALUE;
+        }
+        for (int i = 0; extra[i] != CU_LAUNCH_PARAM_END; i += 2) {
+            if (i >= 8) {
+                return CUDA_ERROR_INVALID_VALUE;
+            }
+            if (extra[i] == CU_LAUNCH_PARAM_BUFFER_POINTER) {
+                packed = extra[i + 1];
+            } else if (extra[i] == CU_LAUNCH_PARAM_BUFFER_SIZE) {
+                packed_size = (size_t *)extra[i + 1];
+            } else {
+                return CUDA_ERROR_INVALID_VALUE;
+            }
+        }
+        if (packed == NULL || packed_size == NULL) {
+            return CUDA_ERROR_INVALID_VALUE;
+        }
     }
     pthread_mutex_lock(&launch_lock);
     CUresult result = launch_locked(env, function, grid_x, grid_y, grid_z, block_x, block_y, block_z, shared_bytes,
-                                    stream, parameters);
+                                    stream, parameters, packed, packed_size == NULL ? 0 : *packed_size);
     pthread_mutex_unlock(&launch_lock);
     return result;
 }
 
 static CUresult launch_locked(JNIEnv *env, CUfunction function, unsigned int grid_x, unsigned int grid_y,
                               unsigned int grid_z, unsigned int block_x, unsigned int block_y, unsigned int block_z,
-                              unsigned int shared_bytes, CUstream stream, void **parameters) {
+                              unsigned int shared_bytes, CUstream stream, void **parameters, void *packed,
+                              size_t packed_size) {
     struct layout *layout = layout_of(env, function);
     if (layout == NULL) {
         return CUDA_ERROR_INVALID_VALUE;
     }
-    if (layout->count > 0 && parameters == NULL) {
-        return CUDA_ERROR_INVALID_VALUE;
+    if (packed != NULL ? packed_size != (size_t)layout->bytes : layout->count > 0 && parameters == NULL) {
+        return CUDA_ERROR_INVALID_VALUE; /* a packed buffer must be the kernel's whole .param space */
     }
     if (parameter_capacity < layout->bytes || parameter_buffer == NULL) {
         jbyteArray bigger = (*env)->NewByteArray(env, (jsize)(layout->bytes < 256 ? 256 : layout->bytes));
@@ -560,7 +588,10 @@ static CUresult launch_locked(JNIEnv *env, CUfunction function, unsigned int gri
         parameter_capacity = (*env)->GetArrayLength(env, bigger);
         (*env)->DeleteLocalRef(env, bigger);
     }
-    for (jsize i = 0; i < layout->count; i++) {
+    if (packed != NULL) {
+        (*env)->SetByteArrayRegion(env, parameter_buffer, 0, (jsize)layout->bytes, (const jbyte *)packed);
+    }
+    for (jsize i = 0; packed == NULL && i < layout->count; i++) {
         if (parameters[i] == NULL) {
             return CUDA_ERROR_INVALID_VALUE;
         }

@@ -123,6 +123,16 @@ class CudaDeviceStateTest {
                 EmulatedGpu.Counters train = countsOf(() -> d.forwardTraining(shape, dX, dY, stream));
                 EmulatedGpu.Counters back = countsOf(() -> d.backward(shape, dX, dY, dDx, stream));
                 EmulatedGpu.Counters infer = countsOf(() -> d.forwardInference(shape, dX, dY, stream));
+                // The layer's own count, which `bn4j bench --backend cuda` reports per call, agrees.
+                DeviceBatchNorm.DriverCalls before = d.driverCalls();
+                d.forwardTraining(shape, dX, dY, stream);
+                assertEquals(new DeviceBatchNorm.DriverCalls(2, 0, 0), d.driverCalls().minus(before), "layer count, train");
+                before = d.driverCalls();
+                d.backward(shape, dX, dY, dDx, stream);
+                assertEquals(new DeviceBatchNorm.DriverCalls(2, 0, 0), d.driverCalls().minus(before), "layer count, backward");
+                before = d.driverCalls();
+                d.forwardInference(shape, dX, dY, stream);
+                assertEquals(new DeviceBatchNorm.DriverCalls(1, 0, 0), d.driverCalls().minus(before), "layer count, inference");
                 for (Object[] row : new Object[][] {{"train", train, 2}, {"inference", infer, 1}, {"backward", back, 2}}) {
                     EmulatedGpu.Counters c = (EmulatedGpu.Counters) row[1];
                     String where = shape + " " + row[0];

@@ -1,5 +1,8 @@
 package io.github.batchnorm4j.emulator;
 
+import static jcuda.driver.JCudaDriver.CU_LAUNCH_PARAM_BUFFER_POINTER;
+import static jcuda.driver.JCudaDriver.CU_LAUNCH_PARAM_BUFFER_SIZE;
+import static jcuda.driver.JCudaDriver.CU_LAUNCH_PARAM_END;
 import static jcuda.driver.JCudaDriver.CU_MEMHOSTALLOC_DEVICEMAP;
 import static jcuda.driver.JCudaDriver.CU_MEMHOSTALLOC_PORTABLE;
 import static jcuda.driver.JCudaDriver.CU_STREAM_LEGACY;
@@ -506,6 +509,34 @@ class StreamsAndPinnedMemoryTest {
         CUgraph graph = new CUgraph();
         assertEquals(CUDA_SUCCESS, cuStreamEndCapture(nonBlocking, graph));
         assertEquals(CUDA_SUCCESS, cuGraphDestroy(graph));
+    }
+
+    // ---- packed parameters (cuLaunchKernel's extra, as KernelCall passes them) ----
+
+    @Test
+    void aPackedParameterBufferLaunchesAsKernelParamsDoAndIsCheckedForSize() {
+        int n = 40;
+        CUstream stream = stream(CU_STREAM_NON_BLOCKING);
+        CUdeviceptr x = zeros(n);
+        CUdeviceptr y = zeros(n);
+        assertEquals(CUDA_SUCCESS, cuMemcpyHtoD(x, Pointer.to(values(n, 2)), 4L * n));
+        // add_into(x, y, n): two pointers, then an int at offset 16; 20 bytes in all
+        java.nio.ByteBuffer packed = java.nio.ByteBuffer.allocateDirect(24).order(java.nio.ByteOrder.nativeOrder());
+        packed.putLong(0, io.github.batchnorm4j.internal.cuda.DeviceAddress.of(x))
+                .putLong(8, io.github.batchnorm4j.internal.cuda.DeviceAddress.of(y)).putInt(16, n);
+        long[] size = {20};
+        Pointer extra = Pointer.to(CU_LAUNCH_PARAM_BUFFER_POINTER, Pointer.to(packed), CU_LAUNCH_PARAM_BUFFER_SIZE,
+                Pointer.to(size), CU_LAUNCH_PARAM_END);
+        assertEquals(CUDA_SUCCESS, cuLaunchKernel(addInto, blocks(n), 1, 1, THREADS, 1, 1, 0, stream, null, extra));
+        assertArrayEquals(values(n, 2), read(y, n));
+        size[0] = 24;
+        assertEquals(CUDA_ERROR_INVALID_VALUE, cuLaunchKernel(addInto, blocks(n), 1, 1, THREADS, 1, 1, 0, stream,
+                null, extra), "a buffer of other than the kernel's 20 .param bytes");
+        size[0] = 20;
+        assertEquals(CUDA_ERROR_INVALID_VALUE, cuLaunchKernel(addInto, blocks(n), 1, 1, THREADS, 1, 1, 0, stream,
+                Pointer.to(Pointer.to(x), Pointer.to(y), Pointer.to(new int[] {n})), extra),
+                "kernelParams and extra at once");
+        assertArrayEquals(values(n, 2), read(y, n), "refused launches ran nothing");
     }
 
     // ---- counting driver (HostOverhead) ----

@@ -5,7 +5,6 @@ import static jcuda.driver.JCudaDriver.cuMemFree;
 import static jcuda.driver.JCudaDriver.cuMemsetD8;
 
 import io.github.batchnorm4j.internal.FaultInjection;
-import jcuda.Pointer;
 import jcuda.driver.CUdeviceptr;
 
 /**
@@ -16,7 +15,7 @@ import jcuda.driver.CUdeviceptr;
  */
 final class DeviceBuffer implements AutoCloseable {
     private final CUdeviceptr pointer = new CUdeviceptr();
-    private final Pointer argument = Pointer.to(pointer);
+    private final KernelPointer argument = () -> DeviceAddress.of(pointer);
     private long bytes;
 
     /** The buffer, at least {@code needed} bytes long (contents are not kept when it grows). */
@@ -54,8 +53,8 @@ final class DeviceBuffer implements AutoCloseable {
         return pointer;
     }
 
-    /** This buffer as a kernel parameter (a pointer to its device address). */
-    Pointer argument() {
+    /** This buffer as a kernel parameter. */
+    KernelPointer argument() {
         return argument;
     }
 

@@ -4,7 +4,6 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import jcuda.Pointer;
 
 /**
  * How a bad batch on the device reaches the host without a stall: the kernels' finishing block
@@ -41,7 +40,7 @@ final class FailureRecord implements AutoCloseable {
     }
 
     /** The record's device address as a kernel parameter. */
-    Pointer argument() {
+    KernelPointer argument() {
         return memory.deviceArgument();
     }
 

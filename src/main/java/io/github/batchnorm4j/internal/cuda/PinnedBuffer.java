@@ -22,7 +22,7 @@ final class PinnedBuffer implements AutoCloseable {
     private Pointer host = new Pointer();
     private FloatBuffer floats;
     private final CUdeviceptr device = new CUdeviceptr();
-    private final Pointer deviceArgument = Pointer.to(device);
+    private final KernelPointer deviceArgument = () -> DeviceAddress.of(device);
     private long bytes;
 
     /** @param mapped whether kernels reach it through {@link #devicePointer()} */
@@ -64,7 +64,7 @@ final class PinnedBuffer implements AutoCloseable {
     }
 
     /** The device address as a kernel parameter; the object stays the same when the buffer grows. */
-    Pointer deviceArgument() {
+    KernelPointer deviceArgument() {
         return deviceArgument;
     }
 

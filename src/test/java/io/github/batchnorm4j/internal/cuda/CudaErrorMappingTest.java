@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import io.github.batchnorm4j.CudaFailureException;
 import jcuda.CudaException;
-import jcuda.Pointer;
 import jcuda.driver.CUdeviceptr;
 import jcuda.driver.CUfunction;
 import jcuda.driver.CUresult;
@@ -50,7 +49,7 @@ class CudaErrorMappingTest {
         // bn_grad_apply_nchw: x, dy, dx, params, coefficients and the commit's four pointers; scalars
         // runs, channels, spatial (long), vector (int), the multiplier (long) and log (int) of two
         // divisors, and commit (int)
-        Pointer p = x.argument();
+        KernelPointer p = x.argument();
         KernelCall call = new KernelCall(Kernel.BN_GRAD_APPLY_NCHW, new CUfunction(), p, p, p, p, p, p, p, p, p);
         IllegalStateException e = assertThrows(IllegalStateException.class, () -> call.arg(1).arg(2));
         assertEquals("bn_grad_apply_nchw scalar argument 0 is a long; given a int", e.getMessage());

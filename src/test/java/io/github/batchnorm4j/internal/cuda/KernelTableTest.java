@@ -59,6 +59,32 @@ class KernelTableTest {
         assertEquals(Kernel.values().length, checked, "kernels checked");
     }
 
+    /**
+     * The packed parameter buffer (KernelCall) puts each parameter where the PTX's .param space
+     * has it, and is exactly as long: the driver takes the buffer as the kernel's parameters.
+     */
+    @Test
+    void packedParametersLieWhereThePtxReadsThem() {
+        int checked = 0;
+        for (CudaModules module : CudaModules.values()) {
+            io.github.batchnorm4j.emulator.PtxModule ptx = io.github.batchnorm4j.emulator.PtxModule.parse(module.ptxText());
+            for (Kernel kernel : module.kernels()) {
+                io.github.batchnorm4j.emulator.PtxKernel entry = ptx.kernel(kernel.symbol());
+                int[] offsets = KernelCall.offsets(kernel);
+                List<Integer> expected = new ArrayList<>();
+                entry.parameters().forEach(p -> expected.add(p.offset()));
+                expected.add(entry.parameterBytes());
+                List<Integer> actual = new ArrayList<>();
+                for (int offset : offsets) {
+                    actual.add(offset);
+                }
+                assertEquals(expected, actual, kernel.symbol() + ": offsets of each parameter, then the size");
+                checked++;
+            }
+        }
+        assertEquals(Kernel.values().length, checked, "kernels checked");
+    }
+
     @Test
     void theParserTellsEveryKindApart() {
         String ptx = """
