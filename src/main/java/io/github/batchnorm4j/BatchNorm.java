@@ -311,6 +311,37 @@ public final class BatchNorm implements AutoCloseable {
         backend.push(state);
     }
 
+    /**
+     * Replaces the running statistics by {@code population}'s: running_mean = its mean, running_var
+     * = its variance by this layer's {@link BatchNormConfig#runningVariance} estimator (unbiased by
+     * default), num_batches_tracked = its batch count; each rounded to float. Gamma and beta are
+     * kept. Statistics of another C, too few values, or a variance beyond float throw and change
+     * nothing.
+     */
+    public void setRunningStatistics(PopulationStatistics population) {
+        requireTracking();
+        if (population.channels() != config.channels()) {
+            throw new IllegalArgumentException("population statistics have C=" + population.channels()
+                    + " but the layer has C=" + config.channels());
+        }
+        double[] mean = population.mean();
+        double[] variance = population.variance(config.runningVariance());
+        float[] newMean = new float[mean.length], newVar = new float[mean.length];
+        for (int c = 0; c < mean.length; c++) {
+            newMean[c] = (float) mean[c];
+            newVar[c] = (float) variance[c];
+            if (!Float.isFinite(newMean[c]) || !Float.isFinite(newVar[c])) {
+                throw new IllegalArgumentException("population statistics of channel " + c + " (mean " + mean[c]
+                        + ", variance " + variance[c] + ") do not fit a float");
+            }
+        }
+        backend.pull(state);
+        state.setChannelValues("population mean", newMean, state.runningMean, false);
+        state.setChannelValues("population variance", newVar, state.runningVar, true);
+        state.numBatchesTracked = population.batches();
+        backend.push(state);
+    }
+
     /** How many training batches the running statistics have seen (t, PyTorch's num_batches_tracked). */
     public long numBatchesTracked() {
         requireTracking();

@@ -14,19 +14,24 @@ final class ChannelStatistics {
      * returns nothing; the merged count is {@code countA + countB}. Safe when both counts are 0.
      */
     static void mergeInto(double[] mean, double[] m2, int a, long countA, int b, long countB) {
+        mergeInto(mean, m2, a, countA, mean[b], m2[b], countB);
+    }
+
+    /** The same merge with partial b given by value: (meanB, m2B) over {@code countB} values. */
+    static void mergeInto(double[] mean, double[] m2, int a, long countA, double meanB, double m2B, long countB) {
         long count = countA + countB;
         if (countB == 0) {
             return;
         }
         if (countA == 0) {
-            mean[a] = mean[b];
-            m2[a] = m2[b];
+            mean[a] = meanB;
+            m2[a] = m2B;
             return;
         }
-        double delta = mean[b] - mean[a];
+        double delta = meanB - mean[a];
         double weightB = (double) countB / count;
         mean[a] += delta * weightB;
-        m2[a] += m2[b] + delta * delta * countA * weightB;
+        m2[a] += m2B + delta * delta * countA * weightB;
     }
 
     /**
