@@ -342,6 +342,28 @@ public final class BatchNorm implements AutoCloseable {
         backend.push(state);
     }
 
+    /**
+     * The affine map (scale, shift) per channel that {@link #forwardInference} computes from the
+     * running statistics, in fp64; see {@link InferenceAffine#foldInto} to fold it into the
+     * preceding layer. A layer without affine parameters has gamma 1 and beta 0.
+     *
+     * @throws IllegalStateException when the layer does not track running statistics (its
+     *     inference then uses each batch's own, which no fixed map describes)
+     */
+    public InferenceAffine inferenceAffine() {
+        requireTracking();
+        backend.pull(state);
+        int channels = config.channels();
+        double[] scale = new double[channels], shift = new double[channels];
+        for (int c = 0; c < channels; c++) {
+            double gamma = config.affine() ? state.gamma[c] : 1.0;
+            double beta = config.affine() ? state.beta[c] : 0.0;
+            scale[c] = gamma / Math.sqrt(state.runningVar[c] + config.eps());
+            shift[c] = beta - scale[c] * state.runningMean[c];
+        }
+        return new InferenceAffine(scale, shift);
+    }
+
     /** How many training batches the running statistics have seen (t, PyTorch's num_batches_tracked). */
     public long numBatchesTracked() {
         requireTracking();

@@ -15,7 +15,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Population statistics as the running statistics of a layer on the CUDA backend: the same state
- * as on the CPU, bit for bit, and the same inference within the usual tolerance. Skipped, with
+ * and inference map as on the CPU, bit for bit, and the same inference within the usual tolerance. Skipped, with
  * the probe's reason, where no CUDA device works.
  */
 @Tag(TestData.GPU)
@@ -53,6 +53,11 @@ class CudaPopulationStatisticsTest {
             Tolerance.assertClose("cuda inference with population statistics", want, yGpu, Tolerance.OUTPUT_ABS,
                     Tolerance.OUTPUT_REL);
             Tolerance.assertClose("cuda vs cpu", yCpu, yGpu, 1e-5, 1e-5);
+
+            // the inference map, read from the device's state, is the CPU layer's bit for bit
+            InferenceAffine gpuMap = gpu.inferenceAffine(), cpuMap = cpu.inferenceAffine();
+            assertArrayEquals(cpuMap.scale(), gpuMap.scale());
+            assertArrayEquals(cpuMap.shift(), gpuMap.shift());
 
             float[] before = gpu.runningMean();
             assertThrows(IllegalArgumentException.class, () -> gpu.setRunningStatistics(new PopulationStatistics(6)));

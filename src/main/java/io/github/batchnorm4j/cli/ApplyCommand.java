@@ -1,8 +1,6 @@
 package io.github.batchnorm4j.cli;
 
 import io.github.batchnorm4j.BatchNorm;
-import io.github.batchnorm4j.BatchNormBuilder;
-import io.github.batchnorm4j.StateFileException;
 import io.github.batchnorm4j.io.NpyFloatReader;
 import io.github.batchnorm4j.io.NpyFloatWriter;
 import java.io.IOException;
@@ -50,7 +48,7 @@ final class ApplyCommand implements Callable<Integer> {
         try (NpyFloatReader x = NpyFloatReader.open(input)) {
             TensorLayout tensor = TensorLayout.of(layout, x.shape(), input);
             backend.apply();
-            try (BatchNorm layer = loadLayer(tensor.channels)) {
+            try (BatchNorm layer = StateLayer.load(state, input, tensor.channels, eps)) {
                 long sliceRows = Math.max(1, SLICE_FLOATS / tensor.rowSize());
                 tensor.checkBatchFits(Math.min(sliceRows, tensor.rows), "rows this large are not supported");
                 long slices = (tensor.rows + sliceRows - 1) / sliceRows;
@@ -74,42 +72,5 @@ final class ApplyCommand implements Callable<Integer> {
                 return 0;
             }
         }
-    }
-
-    /** The state's layer; a plain PyTorch state_dict gets PyTorch's defaults and the input's C. */
-    private BatchNorm loadLayer(int channels) throws IOException {
-        BatchNorm recorded;
-        try {
-            recorded = BatchNorm.load(state);
-        } catch (StateFileException e) {
-            if (!e.getMessage().contains("has no batchnorm4j settings")) {
-                throw e;
-            }
-            recorded = null;
-        }
-        if (recorded != null && eps == null) {
-            if (recorded.config().channels() != channels) {
-                recorded.close();
-                throw new IllegalArgumentException(state + " is a layer of C=" + recorded.config().channels()
-                        + " channels but " + input + " has C=" + channels);
-            }
-            return recorded;
-        }
-        BatchNormBuilder builder = BatchNorm.builder(channels);
-        if (recorded != null) {
-            builder.affine(recorded.config().affine()).trackRunningStats(recorded.config().trackRunningStats());
-            recorded.close();
-        }
-        if (eps != null) {
-            builder.eps(eps);
-        }
-        BatchNorm layer = builder.build();
-        try {
-            layer.loadState(state);
-        } catch (IOException | RuntimeException e) {
-            layer.close();
-            throw e;
-        }
-        return layer;
     }
 }

@@ -10,7 +10,8 @@ import picocli.CommandLine;
  */
 @Command(name = "bn4j", mixinStandardHelpOptions = true, version = "bn4j 0.1.0",
         description = "Batch normalization with running statistics, on CUDA or the CPU.",
-        subcommands = {InfoCommand.class, FitCommand.class, ApplyCommand.class, DemoCommand.class,
+        subcommands = {InfoCommand.class, FitCommand.class, ApplyCommand.class, RecalibrateCommand.class,
+                FoldCommand.class, DemoCommand.class,
                 BenchCommand.class})
 public final class Bn4j implements Runnable {
     static final int BAD_INPUT = 2;
@@ -43,10 +44,13 @@ public final class Bn4j implements Runnable {
 
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "name a command: info, fit, apply or demo");
+        throw new CommandLine.ParameterException(spec.commandLine(), "name a command: info, fit, apply, recalibrate, fold, demo or bench");
     }
 
     private static String message(Throwable e) {
+        if (e instanceof java.nio.file.NoSuchFileException missing) {
+            return "no such file: " + missing.getFile();
+        }
         String text = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
         int newline = text.indexOf('\n');
         return newline < 0 ? text : text.substring(0, newline);

@@ -35,6 +35,12 @@ public class NpyArray {
         return new NpyArray(FLOAT32, new long[] {values.length}, bytes);
     }
 
+    /** A float32 array of the given shape, whose element count must be {@code values.length}. */
+    public static NpyArray ofFloats(float[] values, long[] shape) {
+        NpyArray flat = ofFloats(values);
+        return new NpyArray(FLOAT32, shape.clone(), flat.data);
+    }
+
     public static NpyArray ofLong(long value) {
         ByteBuffer bytes = ByteBuffer.allocate(Long.BYTES).order(ByteOrder.LITTLE_ENDIAN).putLong(0, value);
         return new NpyArray(INT64, new long[0], bytes);

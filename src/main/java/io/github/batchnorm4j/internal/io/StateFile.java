@@ -159,6 +159,11 @@ public final class StateFile {
         return new StateFile(path, members);
     }
 
+    /** Every member as stored, in the file's order: a copy, to edit and {@link #write} elsewhere. */
+    public Map<String, NpyArray> members() {
+        return new LinkedHashMap<>(members);
+    }
+
     /** A member as stored, or null. */
     public NpyArray member(String name) {
         return members.get(name);
