@@ -382,6 +382,31 @@ public final class BatchNorm implements AutoCloseable {
         backend.push(state);
     }
 
+    /**
+     * Sets Batch Renormalization's limits for the coming training forwards: r is clipped to
+     * [1/rmax, rmax] and d to [-dmax, dmax]. Ioffe's schedule starts at rmax = 1, dmax = 0 (plain
+     * batch norm) and relaxes them as the running statistics settle. Needs a layer built with
+     * {@link BatchNormBuilder#batchRenormalization}; bad limits throw and change nothing.
+     */
+    public void setRenormLimits(double rmax, double dmax) {
+        requireRenormalization();
+        BatchNormConfig.checkRenormLimits(rmax, dmax);
+        state.renormRmax = rmax;
+        state.renormDmax = dmax;
+    }
+
+    /** Batch Renormalization's current rmax. */
+    public double renormRmax() {
+        requireRenormalization();
+        return state.renormRmax;
+    }
+
+    /** Batch Renormalization's current dmax. */
+    public double renormDmax() {
+        requireRenormalization();
+        return state.renormDmax;
+    }
+
     /** The mean the latest forward subtracted (batch mean in training), as float. */
     public float[] savedMean() {
         requireForward();
@@ -487,6 +512,13 @@ public final class BatchNorm implements AutoCloseable {
         requireOpen();
         if (!config.trackRunningStats()) {
             throw new IllegalStateException("layer was built with trackRunningStats(false): it has no running statistics");
+        }
+    }
+
+    private void requireRenormalization() {
+        requireOpen();
+        if (!config.batchRenormalization()) {
+            throw new IllegalStateException("layer was built without batchRenormalization(rmax, dmax)");
         }
     }
 

@@ -18,6 +18,9 @@ public final class BatchNormBuilder {
     private boolean affine = true;
     private boolean trackRunningStats = true;
     private boolean synchronousCudaErrors = Boolean.getBoolean(SYNCHRONOUS_CUDA_ERRORS_PROPERTY);
+    private boolean batchRenormalization;
+    private double renormRmax = Double.NaN;
+    private double renormDmax = Double.NaN;
 
     /** The system property that turns synchronous CUDA errors on for every layer built: {@value}. */
     public static final String SYNCHRONOUS_CUDA_ERRORS_PROPERTY = "batchnorm4j.cuda.synchronousErrors";
@@ -70,7 +73,6 @@ public final class BatchNormBuilder {
         return this;
     }
 
-    /** Whether training keeps running statistics (default true). */
     /**
      * Whether each CUDA call on device memory synchronizes its stream and throws a bad batch's
      * error itself, as a debugging aid (default: the system property
@@ -81,8 +83,24 @@ public final class BatchNormBuilder {
         return this;
     }
 
+    /** Whether training keeps running statistics (default true). */
     public BatchNormBuilder trackRunningStats(boolean enabled) {
         trackRunningStats = enabled;
+        return this;
+    }
+
+    /**
+     * Training with Batch Renormalization (Ioffe 2017, Algorithm 1; see
+     * {@link BatchNormConfig#batchRenormalization}), starting with limits rmax (at least 1) and
+     * dmax (at least 0). rmax = 1 with dmax = 0 is plain batch norm, bit for bit; the paper starts
+     * there and relaxes the limits to 3 and 5 during training ({@code BatchNorm.setRenormLimits}).
+     * Needs running statistics.
+     */
+    public BatchNormBuilder batchRenormalization(double rmax, double dmax) {
+        BatchNormConfig.checkRenormLimits(rmax, dmax);
+        batchRenormalization = true;
+        renormRmax = rmax;
+        renormDmax = dmax;
         return this;
     }
 
@@ -104,6 +122,6 @@ public final class BatchNormBuilder {
 
     private BatchNormConfig config() {
         return new BatchNormConfig(channels, eps, momentum, cumulative, runningVariance, biasCorrection, affine,
-                trackRunningStats, synchronousCudaErrors);
+                trackRunningStats, synchronousCudaErrors, batchRenormalization, renormRmax, renormDmax);
     }
 }

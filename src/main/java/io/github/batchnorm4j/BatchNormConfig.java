@@ -20,10 +20,14 @@ public final class BatchNormConfig {
     private final boolean affine;
     private final boolean trackRunningStats;
     private final boolean synchronousCudaErrors;
+    private final boolean batchRenormalization;
+    private final double renormRmax;
+    private final double renormDmax;
 
     BatchNormConfig(int channels, double eps, double momentum, boolean cumulativeAverage,
             VarianceEstimator runningVariance, boolean biasCorrection, boolean affine,
-            boolean trackRunningStats, boolean synchronousCudaErrors) {
+            boolean trackRunningStats, boolean synchronousCudaErrors, boolean batchRenormalization, double renormRmax,
+            double renormDmax) {
         checkChannels(channels);
         checkEps(eps);
         if (!cumulativeAverage) {
@@ -38,6 +42,13 @@ public final class BatchNormConfig {
                     "bias correction needs momentum > 0 (decay < 1): with momentum 0 the average never moves");
         }
         checkEstimator(runningVariance);
+        if (batchRenormalization) {
+            checkRenormLimits(renormRmax, renormDmax);
+            if (!trackRunningStats) {
+                throw new IllegalArgumentException("batch renormalization corrects the batch statistics towards the "
+                        + "running ones, so it needs trackRunningStats(true)");
+            }
+        }
         this.channels = channels;
         this.eps = eps;
         this.momentum = cumulativeAverage ? Double.NaN : momentum;
@@ -47,6 +58,9 @@ public final class BatchNormConfig {
         this.affine = affine;
         this.trackRunningStats = trackRunningStats;
         this.synchronousCudaErrors = synchronousCudaErrors;
+        this.batchRenormalization = batchRenormalization;
+        this.renormRmax = batchRenormalization ? renormRmax : Double.NaN;
+        this.renormDmax = batchRenormalization ? renormDmax : Double.NaN;
     }
 
     // Each setting is checked here, once, with one message; the builder's setters call these.
@@ -77,6 +91,18 @@ public final class BatchNormConfig {
             throw new IllegalArgumentException("decay must be in [0, 1] (weight of the old value), got " + decay);
         }
         return decay;
+    }
+
+    /** Batch Renormalization's clipping limits: r in [1/rmax, rmax] and d in [-dmax, dmax]. */
+    public static void checkRenormLimits(double rmax, double dmax) {
+        if (!(rmax >= 1) || Double.isInfinite(rmax)) {
+            throw new IllegalArgumentException("renormalization rmax must be finite and at least 1 (r is clipped to "
+                    + "[1/rmax, rmax]), got " + rmax);
+        }
+        if (!(dmax >= 0) || Double.isInfinite(dmax)) {
+            throw new IllegalArgumentException("renormalization dmax must be finite and at least 0 (d is clipped to "
+                    + "[-dmax, dmax]), got " + dmax);
+        }
     }
 
     static VarianceEstimator checkEstimator(VarianceEstimator estimator) {
@@ -124,7 +150,6 @@ public final class BatchNormConfig {
         return affine;
     }
 
-    /** Whether training keeps running statistics; without them inference uses the batch's own. */
     /**
      * Whether every call on device memory waits for its work and reports a bad batch itself, for
      * debugging; otherwise the next call or accessor reports it (see {@link DeviceBatchNorm}).
@@ -134,8 +159,29 @@ public final class BatchNormConfig {
         return synchronousCudaErrors;
     }
 
+    /** Whether training keeps running statistics; without them inference uses the batch's own. */
     public boolean trackRunningStats() {
         return trackRunningStats;
+    }
+
+    /**
+     * Whether training uses Batch Renormalization (Ioffe 2017): y = gamma * (xhat * r + d) + beta,
+     * with r = clip(sigma_B / sigma, 1/rmax, rmax), d = clip((mu_B - mu) / sigma, -dmax, dmax),
+     * sigma_B = sqrt(var_B + eps) and mu, sigma = sqrt(running_var + eps) the running statistics
+     * before this batch's update. Backward treats r and d as constants; inference is unchanged.
+     */
+    public boolean batchRenormalization() {
+        return batchRenormalization;
+    }
+
+    /** The rmax the layer starts with (see {@code BatchNorm.setRenormLimits}); NaN without renormalization. */
+    public double renormRmax() {
+        return renormRmax;
+    }
+
+    /** The dmax the layer starts with; NaN without renormalization. */
+    public double renormDmax() {
+        return renormDmax;
     }
 
     /**
@@ -189,6 +235,7 @@ public final class BatchNormConfig {
                 : "momentum " + momentum + (biasCorrection ? " with bias correction" : "");
         return "BatchNorm(C=" + channels + ", eps=" + eps + ", " + average + ", running variance "
                 + runningVariance.name().toLowerCase() + (affine ? "" : ", no affine")
-                + (trackRunningStats ? "" : ", no running statistics") + ")";
+                + (trackRunningStats ? "" : ", no running statistics")
+                + (batchRenormalization ? ", renormalization rmax " + renormRmax + " dmax " + renormDmax : "") + ")";
     }
 }

@@ -105,6 +105,51 @@ final class Float64Reference {
         return new double[][] {dx, dgamma, dbeta};
     }
 
+    /**
+     * Batch Renormalization's training step (Ioffe 2017, Algorithm 1) in fp64: {y, dx, dgamma,
+     * dbeta, r, d}, with r and d from the running statistics before the update and held constant
+     * in the gradients.
+     */
+    static double[][] renormTraining(Shape s, float[] x, float[] dy, float[] gamma, float[] beta,
+            float[] runningMean, float[] runningVar, double eps, double rmax, double dmax) {
+        double[] mean = mean(s, x);
+        double[] var = variance(s, x, mean);
+        int channels = s.channels();
+        double m = s.valuesPerChannel();
+        double[] r = new double[channels], d = new double[channels];
+        double[] y = new double[x.length], dx = new double[x.length];
+        double[] dgamma = new double[channels], dbeta = new double[channels];
+        for (int c = 0; c < channels; c++) {
+            double sigmaB = Math.sqrt(var[c] + eps), sigma = Math.sqrt(runningVar[c] + eps);
+            r[c] = Math.min(Math.max(sigmaB / sigma, 1 / rmax), rmax);
+            d[c] = Math.min(Math.max((mean[c] - runningMean[c]) / sigma, -dmax), dmax);
+            double sumDy = 0, sumDyXhat = 0;
+            for (int n = 0; n < s.n(); n++) {
+                for (int h = 0; h < s.height(); h++) {
+                    for (int w = 0; w < s.width(); w++) {
+                        int i = index(s, n, c, h, w);
+                        double xhat = (x[i] - mean[c]) / sigmaB;
+                        y[i] = gamma[c] * (xhat * r[c] + d[c]) + beta[c];
+                        sumDy += dy[i];
+                        sumDyXhat += dy[i] * xhat;
+                    }
+                }
+            }
+            dbeta[c] = sumDy;
+            dgamma[c] = r[c] * sumDyXhat + d[c] * sumDy;
+            for (int n = 0; n < s.n(); n++) {
+                for (int h = 0; h < s.height(); h++) {
+                    for (int w = 0; w < s.width(); w++) {
+                        int i = index(s, n, c, h, w);
+                        double xhat = (x[i] - mean[c]) / sigmaB;
+                        dx[i] = gamma[c] * r[c] / sigmaB / m * (m * dy[i] - sumDy - xhat * sumDyXhat);
+                    }
+                }
+            }
+        }
+        return new double[][] {y, dx, dgamma, dbeta, r, d};
+    }
+
     /** Gradients {dx, dgamma, dbeta} of an inference forward with fixed statistics. */
     static double[][] backwardInference(Shape s, float[] x, float[] dy, float[] gamma, float[] runningMean,
             float[] runningVar, double eps) {

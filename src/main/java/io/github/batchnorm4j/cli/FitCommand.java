@@ -56,6 +56,14 @@ final class FitCommand implements Callable<Integer> {
     @Option(names = "--bias-correction", description = "divide the EWA by 1 - decay^t")
     boolean biasCorrection;
 
+    @Option(names = "--renorm-rmax", paramLabel = "R",
+            description = "Batch Renormalization: clip r to [1/R, R] (R >= 1; default 1 when --renorm-dmax is given)")
+    Double renormRmax;
+
+    @Option(names = "--renorm-dmax", paramLabel = "D",
+            description = "Batch Renormalization: clip d to [-D, D] (D >= 0; default 0 when --renorm-rmax is given)")
+    Double renormDmax;
+
     @Option(names = "--drop-last", description = "skip the last partial batch")
     boolean dropLast;
 
@@ -124,6 +132,9 @@ final class FitCommand implements Callable<Integer> {
             builder.runningVariance(runningVar.equals("biased") ? VarianceEstimator.BIASED : VarianceEstimator.UNBIASED);
         }
         builder.biasCorrection(biasCorrection);
+        if (renormRmax != null || renormDmax != null) {
+            builder.batchRenormalization(renormRmax == null ? 1 : renormRmax, renormDmax == null ? 0 : renormDmax);
+        }
         return builder.build();
     }
 

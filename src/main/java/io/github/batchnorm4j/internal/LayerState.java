@@ -48,6 +48,18 @@ public final class LayerState {
     private final float[] nextRunningMean;
     private final float[] nextRunningVar;
 
+    /** Batch Renormalization's current limits (the layer's schedule may change them); NaN when off. */
+    public double renormRmax;
+    public double renormDmax;
+    /**
+     * r and d of the latest training forward (Batch Renormalization), which backward treats as
+     * constants; null when the layer does not renormalize. {@link #savedRenormalized} says
+     * whether the latest forward used them (a training forward of a renormalizing layer).
+     */
+    public final float[] savedRenormR;
+    public final float[] savedRenormD;
+    public boolean savedRenormalized;
+
     public LayerState(BatchNormConfig config) {
         int c = config.channels();
         this.config = config;
@@ -66,6 +78,35 @@ public final class LayerState {
         nextRunningMean = new float[c];
         nextRunningVar = new float[c];
         runningInvStd = new float[c];
+        renormRmax = config.renormRmax();
+        renormDmax = config.renormDmax();
+        savedRenormR = config.batchRenormalization() ? new float[c] : null;
+        savedRenormD = config.batchRenormalization() ? new float[c] : null;
+    }
+
+    /**
+     * Batch Renormalization's r and d for channel c, rounded to float, from the batch's mean and
+     * biased variance and the running statistics before this batch's update; written into
+     * {@code r[c]} and {@code d[c]}. The one definition both backends follow
+     * (cuda/finalize_statistics.cuh repeats it in the same operations).
+     */
+    public void renormCorrection(int c, double batchMean, double batchVariance, float[] r, float[] d) {
+        double eps = config.eps();
+        double sigma = Math.sqrt(runningVar[c] + eps);
+        double ratio = Math.sqrt(batchVariance + eps) / sigma;
+        double shift = (batchMean - runningMean[c]) / sigma;
+        r[c] = (float) Math.min(Math.max(ratio, 1.0 / renormRmax), renormRmax);
+        d[c] = (float) Math.min(Math.max(shift, -renormDmax), renormDmax);
+    }
+
+    /** gamma * r, the scale a renormalizing forward multiplies xhat by (gamma itself when r = 1). */
+    public static float renormGamma(float gamma, float r) {
+        return gamma * r;
+    }
+
+    /** beta + gamma * d, the renormalizing forward's shift: beta itself, bit for bit, when d = 0. */
+    public static float renormBeta(float gamma, float beta, float d) {
+        return d == 0 ? beta : (float) (beta + (double) gamma * d);
     }
 
     /** Throws unless the latest forward had {@code shape}: backward differentiates that forward. */
@@ -131,8 +172,11 @@ public final class LayerState {
      * @param variance per-channel biased batch variance
      * @param invStd   per-channel 1/sqrt(variance + eps), as the forward used it
      * @param update   whether to update the running statistics (training with tracking on)
+     * @param renormR  Batch Renormalization's per-channel r as the forward used it, or null
+     * @param renormD  its d, or null
      */
-    public void commitBatch(Shape shape, double[] mean, double[] variance, float[] invStd, boolean update) {
+    public void commitBatch(Shape shape, double[] mean, double[] variance, float[] invStd, boolean update,
+            float[] renormR, float[] renormD) {
         int channels = config.channels();
         for (int c = 0; c < channels; c++) {
             if (!Double.isFinite(mean[c]) || !Double.isFinite(variance[c]) || !Float.isFinite(invStd[c])) {
@@ -155,7 +199,7 @@ public final class LayerState {
                 }
             }
         }
-        commitComputed(shape, mean, invStd, nextRunningMean, nextRunningVar, update);
+        commitComputed(shape, mean, invStd, nextRunningMean, nextRunningVar, update, renormR, renormD);
     }
 
     /**
@@ -164,8 +208,13 @@ public final class LayerState {
      * computed and checked.
      */
     public void commitComputed(Shape shape, double[] mean, float[] invStd, float[] nextRunningMean, float[] nextRunningVar,
-            boolean update) {
+            boolean update, float[] renormR, float[] renormD) {
         int channels = config.channels();
+        savedRenormalized = renormR != null;
+        if (renormR != null) {
+            System.arraycopy(renormR, 0, savedRenormR, 0, channels);
+            System.arraycopy(renormD, 0, savedRenormD, 0, channels);
+        }
         System.arraycopy(mean, 0, savedMean, 0, channels);
         System.arraycopy(invStd, 0, savedInvStd, 0, channels);
         savedShape = shape;
@@ -211,5 +260,6 @@ public final class LayerState {
         }
         savedShape = shape;
         savedFromBatch = false;
+        savedRenormalized = false;
     }
 }

@@ -131,6 +131,56 @@ class CliTestTimeTest {
         }
     }
 
+    // ---- fit with Batch Renormalization ----
+
+    @Test
+    void fitWithRenormalizationRunsTheLayersAlgorithm() throws IOException {
+        Path x = golden("x_nchw.npy");
+        Path plainState = dir.resolve("plain.npz"), plainY = dir.resolve("plain.npy");
+        Path neutralState = dir.resolve("neutral.npz"), neutralY = dir.resolve("neutral.npy");
+        Path renormState = dir.resolve("renorm.npz"), renormY = dir.resolve("renorm.npy");
+        String[] common = {"fit", "--input", x.toString(), "--layout", "NCHW", "--batch-size", "4"};
+        CliRun plain = CliRun.of(concat(common, "--state-out", plainState.toString(), "--output", plainY.toString()));
+        CliRun neutral = CliRun.of(concat(common, "--renorm-rmax", "1", "--renorm-dmax", "0", "--state-out",
+                neutralState.toString(), "--output", neutralY.toString()));
+        CliRun renorm = CliRun.of(concat(common, "--renorm-rmax", "1.5", "--renorm-dmax", "0.5", "--state-out",
+                renormState.toString(), "--output", renormY.toString()));
+        for (CliRun run : new CliRun[] {plain, neutral, renorm}) {
+            assertEquals(0, run.exitCode(), run.toString());
+        }
+        assertArrayEquals(CliTest.read(plainY), CliTest.read(neutralY), "rmax 1, dmax 0 is plain batch norm");
+        // the same batches through the library, as fit runs them
+        float[] values = CliTest.read(x), want = new float[values.length];
+        try (BatchNorm layer = BatchNorm.builder(3).batchRenormalization(1.5, 0.5).build();
+                BatchNorm fitted = BatchNorm.load(renormState)) {
+            int row = 3 * 2 * 3;
+            for (int first = 0; first < 10; first += 4) {
+                int rows = Math.min(4, 10 - first);
+                float[] in = java.util.Arrays.copyOfRange(values, first * row, (first + rows) * row);
+                float[] out = new float[in.length];
+                layer.forwardTraining(io.github.batchnorm4j.Shape.nchw(rows, 3, 2, 3), in, out);
+                System.arraycopy(out, 0, want, first * row, out.length);
+            }
+            assertArrayEquals(want, CliTest.read(renormY));
+            assertArrayEquals(layer.runningMean(), fitted.runningMean());
+            assertEquals(1.5, fitted.renormRmax());
+            assertEquals(0.5, fitted.renormDmax());
+        }
+        for (String[] bad : new String[][] {{"--renorm-rmax", "0.5", "rmax must be finite and at least 1"},
+            {"--renorm-dmax", "-1", "dmax must be finite and at least 0"}}) {
+            Path out = dir.resolve("bad.npz");
+            CliRun run = CliRun.of(concat(common, bad[0], bad[1], "--state-out", out.toString()));
+            assertBadInput(run, bad[2]);
+            assertFalse(Files.exists(out), bad[2] + ": nothing written");
+        }
+    }
+
+    private static String[] concat(String[] a, String... b) {
+        String[] all = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, all, a.length, b.length);
+        return all;
+    }
+
     // ---- fold ----
 
     @ParameterizedTest

@@ -50,9 +50,11 @@ public final class CpuBackend implements BatchNormBackend {
     public void forwardTraining(LayerState state, Shape shape, float[] x, int xOffset, float[] y, int yOffset) {
         call.begin(state, shape, x, xOffset, y, yOffset, true);
         call.inferenceCoefficientsOf = null;
+        call.renormalize = state.config.batchRenormalization();
         try {
             statistics.batchStatisticsAndNormalize();
-            state.commitBatch(shape, call.batchMean, call.batchVar, call.invStd, state.config.trackRunningStats());
+            state.commitBatch(shape, call.batchMean, call.batchVar, call.invStd, state.config.trackRunningStats(),
+                    call.renormalize ? call.renormR : null, call.renormalize ? call.renormD : null);
         } finally {
             call.end();
         }
@@ -64,8 +66,9 @@ public final class CpuBackend implements BatchNormBackend {
         try {
             if (!state.config.trackRunningStats()) {
                 call.inferenceCoefficientsOf = null;
+                call.renormalize = false;
                 statistics.batchStatisticsAndNormalize();
-                state.commitBatch(shape, call.batchMean, call.batchVar, call.invStd, false);
+                state.commitBatch(shape, call.batchMean, call.batchVar, call.invStd, false, null, null);
                 return;
             }
             normalize.withRunningStatistics();

@@ -34,19 +34,32 @@ final class CpuBackward {
      * centeredScale * (mean - center) that centering at the float mean leaves out.
      */
     private void prepareGradient(int c, double sumDy, double sumDyCentered) {
-        float channelInvStd = call.state.savedInvStd[c];
+        LayerState state = call.state;
+        float channelInvStd = state.savedInvStd[c];
         double dBeta = sumDy;
-        double dGamma = sumDyCentered * channelInvStd;
-        if (call.state.config.affine()) {
-            call.state.nextGammaGradient[c] = (float) dGamma;
-            call.state.nextBetaGradient[c] = (float) dBeta;
+        double dGamma = sumDyCentered * channelInvStd; // sum(dy * xhat)
+        float gamma = state.gamma[c];
+        double gammaGradient = dGamma;
+        if (state.savedRenormalized) {
+            // y = gamma * (xhat * r + d) + beta with r, d constant: dx flows through gamma * r,
+            // d loss / d gamma = r * sum(dy * xhat) + d * sum(dy)
+            float r = state.savedRenormR[c], d = state.savedRenormD[c];
+            gamma = LayerState.renormGamma(gamma, r);
+            gammaGradient = dGamma * r;
+            if (d != 0) {
+                gammaGradient += d * dBeta;
+            }
         }
-        double k = (double) call.state.gamma[c] * channelInvStd;
+        if (state.config.affine()) {
+            state.nextGammaGradient[c] = (float) gammaGradient;
+            state.nextBetaGradient[c] = (float) dBeta;
+        }
+        double k = (double) gamma * channelInvStd;
         call.scale[c] = (float) k;
         if (applyBatchTerms) {
             double kc = k * channelInvStd * dGamma / call.perChannel;
             call.centeredScale[c] = (float) kc;
-            call.shift[c] = (float) (k * dBeta / call.perChannel - kc * (call.state.savedMean[c] - call.center[c]));
+            call.shift[c] = (float) (k * dBeta / call.perChannel - kc * (state.savedMean[c] - call.center[c]));
         } else {
             call.shift[c] = 0f;
             call.centeredScale[c] = 0f;

@@ -57,6 +57,10 @@ final class CpuCall {
     double[] batchMean = new double[0];
     double[] batchVar = new double[0];
     float[] invStd = new float[0];
+    /** Whether this call is a training forward with Batch Renormalization; its r and d per channel. */
+    boolean renormalize;
+    float[] renormR = new float[0];
+    float[] renormD = new float[0];
 
     /**
      * Each channel's mean rounded to float. x - center is exact for x near the mean, which keeps
@@ -262,6 +266,8 @@ final class CpuCall {
             batchMean = new double[c];
             batchVar = new double[c];
             invStd = new float[c];
+            renormR = new float[c];
+            renormD = new float[c];
             center = new float[c];
             scale = new float[c];
             shift = new float[c];

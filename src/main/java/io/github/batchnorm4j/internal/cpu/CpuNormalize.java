@@ -24,9 +24,29 @@ final class CpuNormalize {
      * shift = beta - (mean - center) * scale: in exact arithmetic (x - mean) * scale + beta.
      */
     void prepareNormalization(int c, double mean, float channelInvStd) {
+        prepare(c, mean, channelInvStd, call.state.gamma[c], call.state.beta[c]);
+    }
+
+    /**
+     * A training forward's coefficients: Batch Renormalization's y = gamma * (xhat * r + d) + beta
+     * is the plain map with gamma * r for gamma and beta + gamma * d for beta
+     * (LayerState.renormGamma, renormBeta), which are gamma and beta themselves at r = 1, d = 0.
+     */
+    void prepareTraining(int c, double mean, double variance, float channelInvStd) {
+        if (!call.renormalize) {
+            prepareNormalization(c, mean, channelInvStd);
+            return;
+        }
+        LayerState state = call.state;
+        state.renormCorrection(c, mean, variance, call.renormR, call.renormD);
+        prepare(c, mean, channelInvStd, LayerState.renormGamma(state.gamma[c], call.renormR[c]),
+                LayerState.renormBeta(state.gamma[c], state.beta[c], call.renormD[c]));
+    }
+
+    private void prepare(int c, double mean, float channelInvStd, float gamma, float beta) {
         call.center[c] = (float) mean;
-        call.scale[c] = call.state.gamma[c] * channelInvStd;
-        call.shift[c] = (float) (call.state.beta[c] - (mean - call.center[c]) * call.scale[c]);
+        call.scale[c] = gamma * channelInvStd;
+        call.shift[c] = (float) (beta - (mean - call.center[c]) * call.scale[c]);
     }
 
     private void normalizeTask(int task) {

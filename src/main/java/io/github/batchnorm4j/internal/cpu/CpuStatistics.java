@@ -45,7 +45,7 @@ final class CpuStatistics {
         call.batchMean[c] = mean;
         call.batchVar[c] = variance;
         call.invStd[c] = LayerState.invStd(variance, call.state.config.eps());
-        normalize.prepareNormalization(c, mean, call.invStd[c]);
+        normalize.prepareTraining(c, mean, variance, call.invStd[c]);
     }
 
     private void statisticsTask(int task) {

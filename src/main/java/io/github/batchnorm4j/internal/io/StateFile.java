@@ -47,6 +47,8 @@ import java.util.zip.ZipOutputStream;
  *   bn4j_bias_correction        bool    ()
  *   bn4j_affine                 bool    ()
  *   bn4j_track_running_stats    bool    ()
+ *   bn4j_renorm_rmax            float64 ()   Batch Renormalization's current limits (renormalizing
+ *   bn4j_renorm_dmax            float64 ()   layers only)
  * </pre>
  */
 public final class StateFile {
@@ -64,6 +66,8 @@ public final class StateFile {
     public static final String BIAS_CORRECTION = "bn4j_bias_correction";
     public static final String AFFINE = "bn4j_affine";
     public static final String TRACK = "bn4j_track_running_stats";
+    public static final String RENORM_RMAX = "bn4j_renorm_rmax";
+    public static final String RENORM_DMAX = "bn4j_renorm_dmax";
 
     private final Path path;
     private final Map<String, NpyArray> members;
@@ -95,6 +99,10 @@ public final class StateFile {
         members.put(BIAS_CORRECTION, NpyArray.ofBoolean(config.biasCorrection()));
         members.put(AFFINE, NpyArray.ofBoolean(config.affine()));
         members.put(TRACK, NpyArray.ofBoolean(config.trackRunningStats()));
+        if (config.batchRenormalization()) {
+            members.put(RENORM_RMAX, NpyArray.ofDouble(state.renormRmax));
+            members.put(RENORM_DMAX, NpyArray.ofDouble(state.renormDmax));
+        }
         return members;
     }
 
@@ -294,6 +302,9 @@ public final class StateFile {
         BatchNorm layer;
         try {
             builder.eps(eps);
+            if (has(RENORM_RMAX) || has(RENORM_DMAX)) {
+                builder.batchRenormalization(doubleScalar(RENORM_RMAX), doubleScalar(RENORM_DMAX));
+            }
             if (cumulative) {
                 builder.cumulativeAverage();
             } else {
