@@ -11,7 +11,8 @@
 // The apply kernels commit the gamma and beta gradients (commit = 1 for an affine layer:
 // commit_gradients in layer_record.cuh), so a call whose second launch fails changes nothing.
 // mean (= mean_hi + mean_lo in params) and 1/sqrt(var + eps) are those of the latest forward.
-// dx may be the same memory as dy. The formulas are the CPU path's (CpuBackend.prepareGradient).
+// dx may be the same memory as dy. The formulas are the CPU path's (CpuBackward.prepareGradient).
+// After a Batch Renormalization forward (renorm = 1) its r and d (saved_renorm) are constants.
 #include "fast_divide.cuh"
 #include "finalize_gradients.cuh"
 #include "last_block.cuh"
@@ -22,15 +23,17 @@
 extern "C" __global__ void bn_grad_sums_nchw(const float* __restrict__ x, const float* __restrict__ dy,
                                              long long channels, long long spatial, long long per_channel,
                                              long long per_block, int reduce, int batch_terms, int from_running, int affine,
+                                             int renorm,
                                              const double* __restrict__ saved_mean,
                                              const float* __restrict__ running_mean,
                                              const float* __restrict__ invstd,
+                                             const float* __restrict__ saved_renorm,
                                              const float* __restrict__ gamma, double* partial_dy,
                                              double* partial_dyx, float* __restrict__ params,
                                              float4* __restrict__ coefficients, float* __restrict__ scratch,
                                              long long* __restrict__ counters, long long* failure,
                                              unsigned int* __restrict__ blocks_done) {
-    GradientSource source = {saved_mean, running_mean, invstd, from_running};
+    GradientSource source = {saved_mean, running_mean, invstd, from_running, saved_renorm, renorm};
     long long c = blockIdx.y;
     long long b = blockIdx.x;
     long long start = reduce ? b * per_block : per_channel; // reduce = 0: no sums, only the finish
@@ -67,15 +70,17 @@ extern "C" __global__ void bn_grad_sums_nchw(const float* __restrict__ x, const 
 extern "C" __global__ void bn_grad_sums_channels_last(const float* __restrict__ x, const float* __restrict__ dy,
                                                       long long rows, long long channels, long long rows_per_block,
                                                       int reduce, int batch_terms, int from_running, int affine,
+                                             int renorm,
                                              const double* __restrict__ saved_mean,
                                              const float* __restrict__ running_mean,
                                              const float* __restrict__ invstd,
+                                             const float* __restrict__ saved_renorm,
                                              const float* __restrict__ gamma, double* partial_dy,
                                              double* partial_dyx, float* __restrict__ params,
                                              float4* __restrict__ coefficients, float* __restrict__ scratch,
                                              long long* __restrict__ counters, long long* failure,
                                              unsigned int* __restrict__ blocks_done) {
-    GradientSource source = {saved_mean, running_mean, invstd, from_running};
+    GradientSource source = {saved_mean, running_mean, invstd, from_running, saved_renorm, renorm};
     __shared__ double column_dy[32][33];
     __shared__ double column_dyx[32][33];
     long long c = (long long)blockIdx.y * 32 + threadIdx.x;

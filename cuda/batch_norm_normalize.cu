@@ -58,11 +58,13 @@ extern "C" __global__ void bn_normalize_nchw(const float* x, float* y, long long
                                              const double* __restrict__ scratch, double* __restrict__ saved_mean,
                                              float* __restrict__ saved_invstd, float* commit_running_mean,
                                              float* __restrict__ running_var, float* commit_running_invstd,
-                                             long long* __restrict__ counters) {
+                                             long long* __restrict__ counters, int renorm,
+                                             float* __restrict__ saved_renorm) {
     RunningSource source = {running_mean, running_invstd, gamma, beta};
     if (commit) {
         commit_statistics(scratch, channels, update, saved_mean, saved_invstd, commit_running_mean, running_var,
-                          commit_running_invstd, counters, blockIdx.x * (long long)blockDim.x + threadIdx.x,
+                          commit_running_invstd, counters, renorm, saved_renorm,
+                          blockIdx.x * (long long)blockDim.x + threadIdx.x,
                           (long long)gridDim.x * blockDim.x);
     }
     vector = vector && aligned16(x) && aligned16(y);
@@ -131,11 +133,13 @@ extern "C" __global__ void bn_normalize_channels_last(const float* x, float* y, 
                                              const double* __restrict__ scratch, double* __restrict__ saved_mean,
                                              float* __restrict__ saved_invstd, float* commit_running_mean,
                                              float* __restrict__ running_var, float* commit_running_invstd,
-                                             long long* __restrict__ counters) {
+                                             long long* __restrict__ counters, int renorm,
+                                             float* __restrict__ saved_renorm) {
     RunningSource source = {running_mean, running_invstd, gamma, beta};
     if (commit) {
         commit_statistics(scratch, channels, update, saved_mean, saved_invstd, commit_running_mean, running_var,
-                          commit_running_invstd, counters, blockIdx.x * (long long)blockDim.x + threadIdx.x,
+                          commit_running_invstd, counters, renorm, saved_renorm,
+                          blockIdx.x * (long long)blockDim.x + threadIdx.x,
                           (long long)gridDim.x * blockDim.x);
     }
     vector = vector && aligned16(x) && aligned16(y);

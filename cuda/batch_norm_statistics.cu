@@ -25,6 +25,7 @@ extern "C" __global__ void bn_stats_nchw(const float* __restrict__ x, long long 
                                          double eps, const float* __restrict__ gamma,
                                          const float* __restrict__ beta, int update, int weight_mode,
                                          double momentum, double decay, double variance_scale,
+                                         int renorm, double renorm_rmax, double renorm_dmax,
                                          const float* __restrict__ running_mean,
                                          const float* __restrict__ running_var, float* __restrict__ params,
                                          double* __restrict__ scratch, long long* __restrict__ counters,
@@ -56,7 +57,8 @@ extern "C" __global__ void bn_stats_nchw(const float* __restrict__ x, long long 
     }
     if (last_block_to_finish(blocks_done)) {
         finalize_statistics(partial_count, partial_mean, partial_m2, gridDim.x, channels, x, spatial,
-                            FinalizeArguments{eps, weight_mode, momentum, decay, variance_scale, update, 0}, gamma, beta,
+                            FinalizeArguments{eps, weight_mode, momentum, decay, variance_scale, update, 0, renorm,
+                                              renorm_rmax, renorm_dmax}, gamma, beta,
                             running_mean, running_var, params, scratch,
                             counters, failure, threadIdx.x, blockDim.x);
     }
@@ -68,6 +70,7 @@ extern "C" __global__ void bn_stats_channels_last(const float* __restrict__ x, l
                                                   double eps, const float* __restrict__ gamma,
                                                   const float* __restrict__ beta, int update, int weight_mode,
                                                   double momentum, double decay, double variance_scale,
+                                         int renorm, double renorm_rmax, double renorm_dmax,
                                                   const float* __restrict__ running_mean,
                                                   const float* __restrict__ running_var, float* __restrict__ params,
                                                   double* __restrict__ scratch, long long* __restrict__ counters,
@@ -111,7 +114,8 @@ extern "C" __global__ void bn_stats_channels_last(const float* __restrict__ x, l
     }
     if (last_block_to_finish(blocks_done)) {
         finalize_statistics(partial_count, partial_mean, partial_m2, gridDim.x, channels, x, 1,
-                            FinalizeArguments{eps, weight_mode, momentum, decay, variance_scale, update, 1}, gamma, beta,
+                            FinalizeArguments{eps, weight_mode, momentum, decay, variance_scale, update, 1, renorm,
+                                              renorm_rmax, renorm_dmax}, gamma, beta,
                             running_mean, running_var, params, scratch,
                             counters, failure, threadIdx.y * blockDim.x + threadIdx.x, blockDim.x * blockDim.y);
     }

@@ -23,6 +23,11 @@ struct GradientSource {
     const float* __restrict__ running_mean;
     const float* __restrict__ invstd;
     int from_running;
+    // Batch Renormalization's r (C floats) then d (C floats) of the forward, used when renormalized:
+    // y = gamma * (xhat * r + d) + beta with r, d constant, so dx flows through gamma * r and
+    // d loss / d gamma = r * sum(dy * xhat) + d * sum(dy)
+    const float* __restrict__ renorm;
+    int renormalized;
 };
 
 __device__ __forceinline__ double source_mean(GradientSource s, long long c) {
@@ -66,8 +71,18 @@ __device__ __forceinline__ void finalize_gradients(const double* partial_dy, con
         }
         float invstd = source.invstd[c];
         double d_beta = sum_dy;
-        double d_gamma = sum_dyx * invstd;
-        double k = (double)(gamma ? gamma[c] : 1.0f) * invstd;
+        double d_gamma = sum_dyx * invstd; // sum(dy * xhat)
+        float scale = gamma ? gamma[c] : 1.0f;
+        double gamma_gradient = d_gamma;
+        if (source.renormalized) {
+            float r = source.renorm[c], d = source.renorm[channels + c];
+            scale = scale * r;
+            gamma_gradient = d_gamma * r;
+            if (d != 0.0f) {
+                gamma_gradient += d * d_beta;
+            }
+        }
+        double k = (double)scale * invstd;
         float4 coefficient;
         coefficient.x = (float)k;
         coefficient.y = a.batch_terms ? (float)(k * invstd * d_gamma / a.per_channel) : 0.0f;
@@ -84,7 +99,7 @@ __device__ __forceinline__ void finalize_gradients(const double* partial_dy, con
             reinterpret_cast<float4*>(params)[c] = make_float4(hi, lo, 0.0f, 0.0f);
         }
         if (a.affine) {
-            float g = (float)d_gamma, b = (float)d_beta;
+            float g = (float)gamma_gradient, b = (float)d_beta;
             if (!(isfinite(g) && isfinite(b))) {
                 atomicMin(&first_bad, (int)c);
             }

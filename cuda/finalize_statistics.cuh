@@ -3,7 +3,8 @@
 // (statistics, normalize) rather than three with a finalize kernel between them.
 //
 //   finalize_statistics   merges each channel's partial Welford states in order (fp64); from the
-//                         batch mean and biased variance writes the normalization parameters and
+//                         batch mean and biased variance (and, with Batch Renormalization, its
+//                         r and d against the running statistics) writes the normalization parameters and
 //                         the statistics to commit (scratch); only if every channel's are finite
 //                         does it let the normalize kernel commit them (commit_statistics in
 //                         layer_record.cuh); otherwise it reports the first bad channel in the
@@ -30,6 +31,9 @@ struct FinalizeArguments {
     double variance_scale;
     int update;
     int planar;  // the params layout (normalize_params.cuh): 1 for the channels-last kernels
+    int renorm;  // Batch Renormalization: r and d from the running statistics before this update
+    double renorm_rmax;
+    double renorm_dmax;
 };
 
 // Every thread of the block must call it (thread, threads: this thread's index in the block and
@@ -75,8 +79,22 @@ __device__ void finalize_statistics(const float* partial_count, const float* par
         double variance = fmax(m2, 0.0) / count;
         double batch_mean = (double)x[c * shift_stride] + mean;
         float invstd = (float)(1.0 / sqrt(variance + a.eps));
-        write_params(params, c, channels, a.planar, batch_mean, invstd, gamma ? gamma[c] : 1.0f,
-                     beta ? beta[c] : 0.0f);
+        float g = gamma ? gamma[c] : 1.0f, shift = beta ? beta[c] : 0.0f;
+        float r = 1.0f, d = 0.0f;
+        if (a.renorm) {
+            // LayerState.renormCorrection, renormGamma and renormBeta, in the same operations:
+            // y = gamma * (xhat * r + d) + beta is the plain map with gamma * r and beta + gamma * d
+            double sigma = sqrt((double)running_var[c] + a.eps);
+            double ratio = sqrt(variance + a.eps) / sigma;
+            double offset = (batch_mean - (double)running_mean[c]) / sigma;
+            r = (float)fmin(fmax(ratio, 1.0 / a.renorm_rmax), a.renorm_rmax);
+            d = (float)fmin(fmax(offset, -a.renorm_dmax), a.renorm_dmax);
+            if (d != 0.0f) {
+                shift = (float)((double)shift + (double)g * d);
+            }
+            g = g * r;
+        }
+        write_params(params, c, channels, a.planar, batch_mean, invstd, g, shift);
         float next_mean = 0.0f, next_var = 0.0f;
         if (a.update) {
             next_mean = (float)((1.0 - new_weight) * running_mean[c] + new_weight * batch_mean);
@@ -93,6 +111,8 @@ __device__ void finalize_statistics(const float* partial_count, const float* par
         scratch_plane(scratch, channels, SCRATCH_NEXT_VAR)[c] = next_var;
         scratch_plane(scratch, channels, SCRATCH_NEXT_INVSTD)[c] =
             (float)(1.0 / sqrt((double)next_var + a.eps)); // LayerState.invStd
+        scratch_plane(scratch, channels, SCRATCH_RENORM_R)[c] = r;
+        scratch_plane(scratch, channels, SCRATCH_RENORM_D)[c] = d;
     }
     __syncthreads();
     int bad = first_bad;

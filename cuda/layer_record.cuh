@@ -62,13 +62,16 @@ __device__ __forceinline__ double new_batch_weight(int mode, double momentum, do
 }
 
 // A training forward's statistics scratch, written by its finishing step and read by its commit:
-// C doubles (the batch mean, as the CPU path saves it), then four planes of C floats: invstd,
-// next running mean, next running var, next running 1/sqrt(var + eps). 24 bytes a channel, in
-// planes so that a warp, a channel per thread, writes and reads whole sectors.
+// C doubles (the batch mean, as the CPU path saves it), then six planes of C floats: invstd,
+// next running mean, next running var, next running 1/sqrt(var + eps), and Batch
+// Renormalization's r and d (1 and 0 without it). 32 bytes a channel, in planes so that a warp,
+// a channel per thread, writes and reads whole sectors.
 #define SCRATCH_INVSTD 0
 #define SCRATCH_NEXT_MEAN 1
 #define SCRATCH_NEXT_VAR 2
 #define SCRATCH_NEXT_INVSTD 3
+#define SCRATCH_RENORM_R 4
+#define SCRATCH_RENORM_D 5
 __device__ __forceinline__ const float* scratch_plane(const double* scratch, long long channels, int plane) {
     return reinterpret_cast<const float*>(scratch + channels) + plane * channels;
 }
@@ -79,12 +82,14 @@ __device__ __forceinline__ float* scratch_plane(double* scratch, long long chann
 // The commit of a training forward, in its normalize kernel (every thread calls it; thread is its
 // index in the grid, threads the grid's size): the saved statistics and, with update, the running
 // statistics with their 1/sqrt(var + eps), from the finishing step's scratch (above), and
-// num_batches_tracked.
+// num_batches_tracked; with renorm, Batch Renormalization's r and d into saved_renorm (C floats
+// of r, then C of d), which the backward treats as constants.
 __device__ __forceinline__ void commit_statistics(const double* __restrict__ scratch, long long channels, int update,
                                                   double* __restrict__ saved_mean,
                                                   float* __restrict__ saved_invstd, float* __restrict__ running_mean,
                                                   float* __restrict__ running_var,
                                                   float* __restrict__ running_invstd, long long* counters,
+                                                  int renorm, float* __restrict__ saved_renorm,
                                                   long long thread, long long threads) {
     if (!counters[COUNT_STATISTICS_READY]) {
         return;
@@ -97,6 +102,10 @@ __device__ __forceinline__ void commit_statistics(const double* __restrict__ scr
             running_mean[c] = scratch_plane(scratch, channels, SCRATCH_NEXT_MEAN)[c];
             running_var[c] = scratch_plane(scratch, channels, SCRATCH_NEXT_VAR)[c];
             running_invstd[c] = scratch_plane(scratch, channels, SCRATCH_NEXT_INVSTD)[c];
+        }
+        if (renorm) {
+            saved_renorm[c] = scratch_plane(scratch, channels, SCRATCH_RENORM_R)[c];
+            saved_renorm[channels + c] = scratch_plane(scratch, channels, SCRATCH_RENORM_D)[c];
         }
     }
     if (thread == 0 && update) {

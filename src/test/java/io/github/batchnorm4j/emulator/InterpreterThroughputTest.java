@@ -35,7 +35,7 @@ class InterpreterThroughputTest {
         byte[] args = new ParameterBuffer(kernel).u64(px).u64(py).u64((long) n * c).u64(c).u64(spatial).u64(pp).u32(1)
                 .u64(bySpatial.multiplier()).u32(bySpatial.log()).u64(byChannels.multiplier()).u32(byChannels.log())
                 .u32(0).u64(0).u64(0).u64(0).u64(0) // parameters from params, not the running statistics
-                .u32(0).u32(0).u64(0).u64(0).u64(0).u64(0).u64(0).u64(0).u64(0).bytes(); // no commit
+                .u32(0).u32(0).u64(0).u64(0).u64(0).u64(0).u64(0).u64(0).u64(0).u32(0).u64(0).bytes(); // no commit
         double best = 0;
         LaunchStatistics statistics = null;
         for (int run = 0; run < 3; run++) {

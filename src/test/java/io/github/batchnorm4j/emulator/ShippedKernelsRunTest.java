@@ -104,7 +104,7 @@ class ShippedKernelsRunTest {
         long savedMean = mem.allocate(8L * c);
         long savedInvstd = mem.allocate(4L * c);
         long params = mem.allocate(16L * c);
-        long scratch = mem.allocate(24L * c); // layer_record.cuh
+        long scratch = mem.allocate(32L * c); // layer_record.cuh
         long runningInvstd = mem.allocate(4L * c);
         long counters = mem.allocateZeros(40);
         long failure = mem.allocateZeros(32);
@@ -120,6 +120,7 @@ class ShippedKernelsRunTest {
             PtxKernel stats = kernel("batch_norm_statistics", "bn_stats_channels_last");
             byte[] args = new ParameterBuffer(stats).u64(px).u64(m).u64(c).u64(rowsPerBlock).u64(pCount).u64(pMean)
                     .u64(pM2).f64(EPS).u64(pGamma).u64(pBeta).u32(1).u32(0).f64(MOMENTUM).f64(1 - MOMENTUM).f64(scale)
+                    .u32(0).f64(1).f64(0) // no renormalization
                     .u64(runningMean).u64(runningVar).u64(params).u64(scratch).u64(counters).u64(failure)
                     .u64(blocksDone).bytes();
             Interpreter.launch(stats, Fixtures.dim(blocksPerChannel, (c + 31) / 32), Fixtures.dim(32, 4), 0, args, mem,
@@ -129,6 +130,7 @@ class ShippedKernelsRunTest {
             PtxKernel stats = kernel("batch_norm_statistics", "bn_stats_nchw");
             byte[] args = new ParameterBuffer(stats).u64(px).u64(c).u64(s).u64(m).u64(perBlock).u64(pCount).u64(pMean)
                     .u64(pM2).f64(EPS).u64(pGamma).u64(pBeta).u32(1).u32(0).f64(MOMENTUM).f64(1 - MOMENTUM).f64(scale)
+                    .u32(0).f64(1).f64(0) // no renormalization
                     .u64(runningMean).u64(runningVar).u64(params).u64(scratch).u64(counters).u64(failure)
                     .u64(blocksDone).bytes();
             Interpreter.launch(stats, Fixtures.dim(blocksPerChannel, c), Fixtures.dim(64), 0, args, mem, schedule);
@@ -197,14 +199,14 @@ class ShippedKernelsRunTest {
             byte[] args = divisor(new ParameterBuffer(k).u64(px).u64(py).u64(count).u64(c).u64(params)
                     .u32(c % 4 == 0 ? 1 : 0), c).u32(0).u64(0).u64(0).u64(0).u64(0)
                     .u32(1).u32(1).u64(scratch).u64(savedMean).u64(savedInvstd).u64(runningMean)
-                    .u64(runningVar).u64(runningInvstd).u64(counters).bytes();
+                    .u64(runningVar).u64(runningInvstd).u64(counters).u32(0).u64(0).bytes();
             Interpreter.launch(k, Fixtures.dim(4), Fixtures.dim(64), 0, args, mem, schedule);
         } else {
             PtxKernel k = kernel("batch_norm_normalize", "bn_normalize_nchw");
             byte[] args = divisor(divisor(new ParameterBuffer(k).u64(px).u64(py).u64((long) n * c).u64(c).u64(s)
                     .u64(params).u32(s % 4 == 0 ? 1 : 0), s), c).u32(0).u64(0).u64(0).u64(0).u64(0)
                     .u32(1).u32(1).u64(scratch).u64(savedMean).u64(savedInvstd).u64(runningMean)
-                    .u64(runningVar).u64(runningInvstd).u64(counters).bytes();
+                    .u64(runningVar).u64(runningInvstd).u64(counters).u32(0).u64(0).bytes();
             Interpreter.launch(k, Fixtures.dim(3), Fixtures.dim(64), 0, args, mem, schedule);
         }
     }
@@ -231,8 +233,8 @@ class ShippedKernelsRunTest {
         ParameterBuffer head = channelsLast
                 ? new ParameterBuffer(sums).u64(px).u64(pdy).u64(m).u64(c).u64((m + blocks - 1) / blocks)
                 : new ParameterBuffer(sums).u64(px).u64(pdy).u64(c).u64(s).u64(m).u64((m + blocks - 1) / blocks);
-        // reduce, batch terms, batch (not running) statistics, affine
-        byte[] args = head.u32(1).u32(1).u32(0).u32(1).u64(savedMean).u64(0).u64(savedInvstd).u64(pGamma)
+        // reduce, batch terms, batch (not running) statistics, affine, no renormalization
+        byte[] args = head.u32(1).u32(1).u32(0).u32(1).u32(0).u64(savedMean).u64(0).u64(savedInvstd).u64(0).u64(pGamma)
                 .u64(partialDy).u64(partialDyx).u64(params).u64(coefficients).u64(scratch).u64(counters)
                 .u64(failure).u64(blocksDone).bytes();
         if (channelsLast) {
@@ -280,7 +282,7 @@ class ShippedKernelsRunTest {
                     : divisor(divisor(new ParameterBuffer(k).u64(px).u64(py).u64((long) n * c).u64(c).u64(s).u64(0)
                             .u32(0), s), c);
             byte[] args = head.u32(1).u64(pm).u64(pi).u64(0).u64(0).u32(0).u32(0).u64(0).u64(0).u64(0).u64(0)
-                    .u64(0).u64(0).u64(0).bytes(); // no commit
+                    .u64(0).u64(0).u64(0).u32(0).u64(0).bytes(); // no commit
             Interpreter.launch(k, Fixtures.dim(2), Fixtures.dim(32), 0, args, mem, new Schedule(5));
             float[] y = mem.floats(py, x.length);
             for (int i = 0; i < x.length; i++) {

@@ -46,6 +46,7 @@ public final class CudaBackend implements BatchNormBackend {
     private boolean lastCallWasBatchForward;
     private Shape previousSavedShape;
     private boolean previousSavedFromBatch;
+    private boolean previousSavedRenormalized;
     private boolean previousSavedAreRunning;
     private Shape latestBatchShape;
 
@@ -309,24 +310,29 @@ public final class CudaBackend implements BatchNormBackend {
         normalize.withRunningStatistics(shape, stream);
         state.savedShape = shape;
         state.savedFromBatch = false;
+        state.savedRenormalized = false;
         s.savedAreRunning = true;
         lastCallWasBatchForward = false;
     }
 
     private void batchForward(LayerState state, Shape shape, boolean update, CUstream stream) {
-        statistics.batchStatisticsAndNormalize(state.config, shape, update, stream);
+        boolean renorm = update && state.config.batchRenormalization();
+        statistics.batchStatisticsAndNormalize(state, shape, update, renorm, stream);
         previousSavedShape = state.savedShape;
         previousSavedFromBatch = state.savedFromBatch;
+        previousSavedRenormalized = state.savedRenormalized;
         previousSavedAreRunning = s.savedAreRunning;
         state.savedShape = shape;
         state.savedFromBatch = true;
+        state.savedRenormalized = renorm;
         s.savedAreRunning = false;
         lastCallWasBatchForward = true;
         latestBatchShape = shape;
     }
 
     private void gradient(LayerState state, Shape shape, CUstream stream) {
-        backward.run(shape, state.savedFromBatch, s.savedAreRunning, state.config.affine(), stream);
+        backward.run(shape, state.savedFromBatch, s.savedAreRunning, state.config.affine(), state.savedRenormalized,
+                stream);
         lastCallWasBatchForward = false;
     }
 
@@ -343,6 +349,7 @@ public final class CudaBackend implements BatchNormBackend {
         if (failure.ofForward() && lastCallWasBatchForward) {
             state.savedShape = previousSavedShape;
             state.savedFromBatch = previousSavedFromBatch;
+            state.savedRenormalized = previousSavedRenormalized;
             s.savedAreRunning = previousSavedAreRunning;
             lastCallWasBatchForward = false;
         }

@@ -32,13 +32,13 @@ final class CudaBackward {
         invstd = new DeviceArgument(s.savedInvStd.pointer());
         gradSumsNchw = new KernelCall(Kernel.BN_GRAD_SUMS_NCHW, cuda.kernel(Kernel.BN_GRAD_SUMS_NCHW),
                 w.xIn.argument(), w.dyIn.argument(), s.savedMean.argument(), s.runningMean.argument(),
-                invstd.argument(), s.gamma.argument(), w.partialA.argument(),
+                invstd.argument(), s.savedRenorm.argument(), s.gamma.argument(), w.partialA.argument(),
                 w.partialB.argument(), w.params.argument(), w.coefficients.argument(), w.scratch.argument(),
                 s.counters.argument(), s.failures.argument(), w.blocksDone.argument());
         gradSumsChannelsLast = new KernelCall(Kernel.BN_GRAD_SUMS_CHANNELS_LAST,
                 cuda.kernel(Kernel.BN_GRAD_SUMS_CHANNELS_LAST), w.xIn.argument(), w.dyIn.argument(),
-                s.savedMean.argument(), s.runningMean.argument(), invstd.argument(), s.gamma.argument(),
-                w.partialA.argument(), w.partialB.argument(), w.params.argument(), w.coefficients.argument(),
+                s.savedMean.argument(), s.runningMean.argument(), invstd.argument(), s.savedRenorm.argument(),
+                s.gamma.argument(), w.partialA.argument(), w.partialB.argument(), w.params.argument(), w.coefficients.argument(),
                 w.scratch.argument(), s.counters.argument(), s.failures.argument(), w.blocksDone.argument());
         gradApplyNchw = new KernelCall(Kernel.BN_GRAD_APPLY_NCHW, cuda.kernel(Kernel.BN_GRAD_APPLY_NCHW),
                 w.xIn.argument(), w.dyIn.argument(), w.dxOut.argument(), w.params.argument(),
@@ -57,9 +57,10 @@ final class CudaBackward {
     /**
      * Enqueues dx, and for an affine layer the gamma and beta gradients, of the latest forward:
      * its batch statistics ({@code fromBatch}) or the running statistics it normalized with,
-     * read in place ({@code fromRunning}) or from the saved buffers.
+     * read in place ({@code fromRunning}) or from the saved buffers; after a Batch
+     * Renormalization forward ({@code renorm}) with its saved r and d as constants.
      */
-    void run(Shape shape, boolean fromBatch, boolean fromRunning, boolean affine, CUstream stream) {
+    void run(Shape shape, boolean fromBatch, boolean fromRunning, boolean affine, boolean renorm, CUstream stream) {
         int channels = shape.channels();
         long count = shape.elementCount();
         boolean reduce = fromBatch || affine;
@@ -75,12 +76,12 @@ final class CudaBackward {
         w.blocksDone.zeroedAtLeast(Sizeof.INT);
         if (shape.isChannelsLast()) {
             gradSumsChannelsLast.arg(shape.valuesPerChannel()).arg((long) channels).arg(geometry.perBlock);
-            finishArguments(gradSumsChannelsLast, reduce, fromBatch, fromRunning, affine)
+            finishArguments(gradSumsChannelsLast, reduce, fromBatch, fromRunning, affine, renorm)
                     .launch((int) blocksPerChannel, geometry.gridY, 32, 8, stream);
         } else {
             gradSumsNchw.arg((long) channels).arg(shape.spatialSize()).arg(shape.valuesPerChannel())
                     .arg(geometry.perBlock);
-            finishArguments(gradSumsNchw, reduce, fromBatch, fromRunning, affine)
+            finishArguments(gradSumsNchw, reduce, fromBatch, fromRunning, affine, renorm)
                     .launch((int) blocksPerChannel, geometry.gridY, THREADS, 1, stream);
         }
         channelsDivisor = channelsDivisor.or(channels);
@@ -98,8 +99,9 @@ final class CudaBackward {
     }
 
     private static KernelCall finishArguments(KernelCall sums, boolean reduce, boolean fromBatch, boolean fromRunning,
-            boolean affine) {
-        return sums.arg(reduce ? 1 : 0).arg(fromBatch ? 1 : 0).arg(fromRunning ? 1 : 0).arg(affine ? 1 : 0);
+            boolean affine, boolean renorm) {
+        return sums.arg(reduce ? 1 : 0).arg(fromBatch ? 1 : 0).arg(fromRunning ? 1 : 0).arg(affine ? 1 : 0)
+                .arg(renorm ? 1 : 0);
     }
 
     private int gridFor(long work) {

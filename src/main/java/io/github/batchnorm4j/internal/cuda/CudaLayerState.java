@@ -10,7 +10,8 @@ import jcuda.Sizeof;
 
 /**
  * A CUDA layer's state where the kernels keep it: gamma, beta, the running statistics with their
- * 1/sqrt(var + eps), the saved statistics of the latest forward, the gradients, the counters
+ * 1/sqrt(var + eps), the saved statistics of the latest forward (Batch Renormalization's r and d
+ * included), the gradients, the counters
  * (num_batches_tracked, training forwards, failures: cuda/layer_record.cuh) and the failure
  * record. The device copy is the layer's state; {@link LayerState} is its host mirror, filled by
  * {@link #pull} and written back by {@link #push}, each of which synchronizes the context: calls
@@ -27,9 +28,11 @@ final class CudaLayerState implements AutoCloseable {
     final DeviceBuffer gammaGrad = new DeviceBuffer();
     final DeviceBuffer betaGrad = new DeviceBuffer();
     final DeviceBuffer counters = new DeviceBuffer();
+    /** Batch Renormalization's r (C floats) then d (C floats) of the latest training forward. */
+    final DeviceBuffer savedRenorm = new DeviceBuffer();
     final FailureRecord failures;
     private final DeviceBuffer[] buffers = {gamma, beta, runningMean, runningVar, runningInvStd, savedMean,
-        savedInvStd, gammaGrad, betaGrad, counters};
+        savedInvStd, gammaGrad, betaGrad, counters, savedRenorm};
     private final int channels;
     private final long[] countersHost = new long[5]; // cuda/layer_record.cuh, COUNTERS
 
@@ -46,7 +49,8 @@ final class CudaLayerState implements AutoCloseable {
         long floats = (long) channels * Sizeof.FLOAT;
         for (DeviceBuffer buffer : buffers) {
             buffer.atLeast(buffer == savedMean ? (long) channels * Sizeof.DOUBLE
-                    : buffer == counters ? countersHost.length * Sizeof.LONG : floats);
+                    : buffer == counters ? countersHost.length * Sizeof.LONG
+                    : buffer == savedRenorm ? 2 * floats : floats);
         }
         failures = new FailureRecord();
         push(state);
@@ -74,6 +78,13 @@ final class CudaLayerState implements AutoCloseable {
                     (long) channels * Sizeof.DOUBLE), "cuMemcpyDtoH", "saved mean");
             down(state.savedInvStd, savedInvStd);
         }
+        if (state.savedRenormR != null) {
+            CudaCalls.check(cuMemcpyDtoH(Pointer.to(state.savedRenormR), savedRenorm.pointer(),
+                    (long) channels * Sizeof.FLOAT), "cuMemcpyDtoH", "saved r");
+            CudaCalls.check(cuMemcpyDtoH(Pointer.to(state.savedRenormD),
+                    savedRenorm.pointer().withByteOffset((long) channels * Sizeof.FLOAT),
+                    (long) channels * Sizeof.FLOAT), "cuMemcpyDtoH", "saved d");
+        }
         CudaCalls.check(cuMemcpyDtoH(Pointer.to(countersHost), counters.pointer(), countersHost.length * Sizeof.LONG),
                 "cuMemcpyDtoH", "counters");
         state.numBatchesTracked = countersHost[0];
@@ -96,6 +107,12 @@ final class CudaLayerState implements AutoCloseable {
         CudaCalls.check(cuMemcpyHtoD(savedMean.pointer(), Pointer.to(state.savedMean), (long) channels * Sizeof.DOUBLE),
                 "cuMemcpyHtoD", "saved mean");
         up(savedInvStd, state.savedInvStd);
+        if (state.savedRenormR != null) {
+            CudaCalls.check(cuMemcpyHtoD(savedRenorm.pointer(), Pointer.to(state.savedRenormR),
+                    (long) channels * Sizeof.FLOAT), "cuMemcpyHtoD", "saved r");
+            CudaCalls.check(cuMemcpyHtoD(savedRenorm.pointer().withByteOffset((long) channels * Sizeof.FLOAT),
+                    Pointer.to(state.savedRenormD), (long) channels * Sizeof.FLOAT), "cuMemcpyHtoD", "saved d");
+        }
         savedAreRunning = false; // the saved buffers now hold the mirror's saved statistics, whatever their source
         countersHost[0] = state.numBatchesTracked;
         CudaCalls.check(cuMemcpyHtoD(counters.pointer(), Pointer.to(countersHost), countersHost.length * Sizeof.LONG),

@@ -25,13 +25,13 @@ final class CudaNormalize {
                 w.xIn.argument(), w.yOut.argument(), w.params.argument(), s.runningMean.argument(),
                 s.runningInvStd.argument(), s.gamma.argument(), s.beta.argument(), w.scratch.argument(),
                 s.savedMean.argument(), s.savedInvStd.argument(), s.runningMean.argument(), s.runningVar.argument(),
-                s.runningInvStd.argument(), s.counters.argument());
+                s.runningInvStd.argument(), s.counters.argument(), s.savedRenorm.argument());
         normalizeChannelsLast = new KernelCall(Kernel.BN_NORMALIZE_CHANNELS_LAST,
                 cuda.kernel(Kernel.BN_NORMALIZE_CHANNELS_LAST), w.xIn.argument(), w.yOut.argument(),
                 w.params.argument(), s.runningMean.argument(), s.runningInvStd.argument(), s.gamma.argument(),
                 s.beta.argument(), w.scratch.argument(), s.savedMean.argument(), s.savedInvStd.argument(),
                 s.runningMean.argument(), s.runningVar.argument(), s.runningInvStd.argument(),
-                s.counters.argument());
+                s.counters.argument(), s.savedRenorm.argument());
     }
 
     KernelCall[] kernels() {
@@ -40,19 +40,21 @@ final class CudaNormalize {
 
     /** Inference: y from x with the running statistics, gamma and beta, read in place. */
     void withRunningStatistics(Shape shape, CUstream stream) {
-        launch(shape, true, false, false, stream);
+        launch(shape, true, false, false, false, stream);
     }
 
     /**
      * A batch forward's last launch: y from x with the parameters in the workspace's params
      * buffer, then the commit of the statistics the finishing step checked (and, with
-     * {@code update}, of the running statistics).
+     * {@code update}, of the running statistics; with {@code renorm}, of Batch Renormalization's
+     * r and d).
      */
-    void withBatchStatistics(Shape shape, boolean update, CUstream stream) {
-        launch(shape, false, true, update, stream);
+    void withBatchStatistics(Shape shape, boolean update, boolean renorm, CUstream stream) {
+        launch(shape, false, true, update, renorm, stream);
     }
 
-    private void launch(Shape shape, boolean fromRunning, boolean commit, boolean update, CUstream stream) {
+    private void launch(Shape shape, boolean fromRunning, boolean commit, boolean update, boolean renorm,
+            CUstream stream) {
         long count = shape.elementCount();
         channelsDivisor = channelsDivisor.or(shape.channels());
         int running = fromRunning ? 1 : 0;
@@ -60,14 +62,14 @@ final class CudaNormalize {
             boolean vector = shape.channels() % 4 == 0;
             normalizeChannelsLast.arg(count).arg((long) shape.channels()).arg(vector ? 1 : 0)
                     .arg(channelsDivisor.multiplier()).arg(channelsDivisor.log()).arg(running)
-                    .arg(commit ? 1 : 0).arg(update ? 1 : 0).launch(gridFor(vector ? count / 4 : count), 1, THREADS, 1, stream);
+                    .arg(commit ? 1 : 0).arg(update ? 1 : 0).arg(renorm ? 1 : 0).launch(gridFor(vector ? count / 4 : count), 1, THREADS, 1, stream);
         } else {
             boolean vector = shape.spatialSize() % 4 == 0;
             spatialDivisor = spatialDivisor.or(shape.spatialSize());
             normalizeNchw.arg((long) shape.n() * shape.channels()).arg((long) shape.channels())
                     .arg(shape.spatialSize()).arg(vector ? 1 : 0).arg(spatialDivisor.multiplier())
                     .arg(spatialDivisor.log()).arg(channelsDivisor.multiplier()).arg(channelsDivisor.log())
-                    .arg(running).arg(commit ? 1 : 0).arg(update ? 1 : 0)
+                    .arg(running).arg(commit ? 1 : 0).arg(update ? 1 : 0).arg(renorm ? 1 : 0)
                     .launch(gridFor(LaunchGeometry.ceilDiv(vector ? count / 4 : count, LaunchGeometry.NCHW_ITEMS_PER_LANE)),
                             1, THREADS, 1, stream);
         }

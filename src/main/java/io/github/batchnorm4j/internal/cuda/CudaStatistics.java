@@ -3,6 +3,7 @@ package io.github.batchnorm4j.internal.cuda;
 import io.github.batchnorm4j.BatchNormConfig;
 import io.github.batchnorm4j.Shape;
 import io.github.batchnorm4j.VarianceEstimator;
+import io.github.batchnorm4j.internal.LayerState;
 import jcuda.Sizeof;
 import jcuda.driver.CUstream;
 
@@ -41,11 +42,13 @@ final class CudaStatistics {
     }
 
     /**
-     * Enqueues the batch statistics of x, the normalization into y and, when {@code update}, the
+     * Enqueues the batch statistics of x, the normalization into y (with Batch Renormalization's
+     * r and d at the state's current limits when {@code renorm}) and, when {@code update}, the
      * running-statistics update, all on {@code stream}. A bad batch is reported through the
      * failure record, with the state unchanged.
      */
-    void batchStatisticsAndNormalize(BatchNormConfig config, Shape shape, boolean update, CUstream stream) {
+    void batchStatisticsAndNormalize(LayerState state, Shape shape, boolean update, boolean renorm, CUstream stream) {
+        BatchNormConfig config = state.config;
         int channels = shape.channels();
         LaunchGeometry geometry = LaunchGeometry.reduction(shape, cuda.multiprocessors());
         long partials = channels * geometry.blocksPerChannel;
@@ -53,7 +56,7 @@ final class CudaStatistics {
         w.partialB.atLeast(partials * Sizeof.FLOAT);
         w.partialC.atLeast(partials * Sizeof.FLOAT);
         w.params.atLeast(4L * channels * Sizeof.FLOAT);
-        w.scratch.atLeast(channels * (Sizeof.DOUBLE + 4L * Sizeof.FLOAT)); // layer_record.cuh
+        w.scratch.atLeast(channels * (Sizeof.DOUBLE + 6L * Sizeof.FLOAT)); // layer_record.cuh
         w.blocksDone.zeroedAtLeast(Sizeof.INT);
         long m = shape.valuesPerChannel();
         double varianceScale = config.runningVariance() == VarianceEstimator.UNBIASED ? (double) m / (m - 1) : 1;
@@ -61,12 +64,13 @@ final class CudaStatistics {
                 ? statsChannelsLast.arg(m).arg((long) channels).arg(geometry.perBlock)
                 : statsNchw.arg((long) channels).arg(shape.spatialSize()).arg(m).arg(geometry.perBlock);
         statistics.arg(config.eps()).arg(update ? 1 : 0).arg(config.weightMode()).arg(config.momentum())
-                .arg(1 - config.momentum()).arg(varianceScale);
+                .arg(1 - config.momentum()).arg(varianceScale).arg(renorm ? 1 : 0)
+                .arg(renorm ? state.renormRmax : 1.0).arg(renorm ? state.renormDmax : 0.0);
         if (shape.isChannelsLast()) {
             statistics.launch((int) geometry.blocksPerChannel, geometry.gridY, 32, 8, stream);
         } else {
             statistics.launch((int) geometry.blocksPerChannel, geometry.gridY, THREADS, 1, stream);
         }
-        normalize.withBatchStatistics(shape, update, stream);
+        normalize.withBatchStatistics(shape, update, renorm, stream);
     }
 }

@@ -105,20 +105,21 @@ enum Kernel {
     private static final class Signatures {
         /** The statistics kernels' finishing step (finalize_statistics.cuh). */
         static final String FINISH = "double eps, const float* gamma, const float* beta, int update, "
-                + "int weight_mode, double momentum, double decay, double variance_scale, const float* running_mean, "
+                + "int weight_mode, double momentum, double decay, double variance_scale, int renorm, double renorm_rmax, "
+                + "double renorm_dmax, const float* running_mean, "
                 + "const float* running_var, float* params, double* scratch, long long* counters, long long* failure, "
                 + "unsigned int* blocks_done";
         /** The normalize kernels' inference source (batch_norm_normalize.cu). */
         static final String RUNNING = "int from_running, const float* running_mean, const float* running_invstd, "
                 + "const float* gamma, const float* beta, int commit, int update, const double* scratch, "
                 + "double* saved_mean, float* saved_invstd, float* commit_running_mean, float* running_var, "
-                + "float* commit_running_invstd, long long* counters";
+                + "float* commit_running_invstd, long long* counters, int renorm, float* saved_renorm";
         /** The apply kernels' commit of the gradients (layer_record.cuh). */
         static final String COMMIT_GRADIENTS = "int commit, const float* scratch, float* gamma_grad, "
                 + "float* beta_grad, const long long* counters";
         /** The gradient-sum kernels' statistics and finishing step (finalize_gradients.cuh). */
-        static final String GRADIENTS = "int reduce, int batch_terms, int from_running, int affine, const double* saved_mean, "
-                + "const float* running_mean, const float* invstd, "
+        static final String GRADIENTS = "int reduce, int batch_terms, int from_running, int affine, int renorm, "
+                + "const double* saved_mean, const float* running_mean, const float* invstd, const float* saved_renorm, "
                 + "const float* gamma, double* partial_dy, double* partial_dyx, "
                 + "float* params, float4* coefficients, float* scratch, long long* counters, "
                 + "long long* failure, unsigned int* blocks_done";
