@@ -1,7 +1,11 @@
 package io.github.batchnorm4j.cli;
 
 import io.github.batchnorm4j.demo.DigitsPipeline;
+import io.github.batchnorm4j.demo.StudyChart;
+import io.github.batchnorm4j.demo.TestTimeStudy;
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -30,6 +34,13 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "7", description = "default ${DEFAULT-VALUE}")
     long seed;
 
+    @Option(names = "--study", description = "also run the test-time study: small batches, a shifted domain, how "
+            + "fast each running estimate converges, folding")
+    boolean study;
+
+    @Option(names = "--chart", paramLabel = "FILE.png", description = "with --study: write the convergence chart")
+    Path chart;
+
     @Mixin
     BackendOption backend;
 
@@ -37,10 +48,16 @@ final class DemoCommand implements Callable<Integer> {
     CommandSpec spec;
 
     @Override
-    public Integer call() {
+    public Integer call() throws IOException {
         if (epochs < 1 || batchSize < 2 || hidden < 1 || !(learningRate > 0)) {
             throw new IllegalArgumentException("need --epochs >= 1, --batch-size >= 2, --hidden >= 1 and "
                     + "--learning-rate > 0");
+        }
+        if (chart != null && !study) {
+            throw new IllegalArgumentException("--chart draws the study's convergence: add --study");
+        }
+        if (chart != null) {
+            FitCommand.temporaryBeside(chart); // its folder is usable, before the long run
         }
         backend.apply();
         PrintWriter out = spec.commandLine().getOut();
@@ -63,6 +80,19 @@ final class DemoCommand implements Callable<Integer> {
         out.printf(Locale.ROOT, "time per epoch:  %.1f ms%n", 1e3 * result.meanEpochSeconds());
         out.println("batch norm:      " + result.batchNormBackend());
         out.println("linear layers:   " + result.matrixMultiply());
+        if (study) {
+            DigitsPipeline.Settings settings = new DigitsPipeline.Settings(seed, epochs, batchSize, hidden, learningRate);
+            TestTimeStudy.Result findings;
+            try (Progress progress = Progress.start("study", 1, "runs", spec.commandLine().getErr())) {
+                findings = TestTimeStudy.run(settings);
+                progress.step(null);
+            }
+            new StudyReport(out).print(findings, settings);
+            if (chart != null) {
+                StudyChart.write(findings, chart);
+                out.println("chart:           " + chart);
+            }
+        }
         return 0;
     }
 }

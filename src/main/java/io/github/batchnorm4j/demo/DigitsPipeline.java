@@ -64,7 +64,7 @@ public final class DigitsPipeline {
     }
 
     /** cuBLAS where batch norm runs on CUDA and cuBLAS loads; plain Java otherwise. */
-    private static MatrixMultiply matrixMultiplyFor(BatchNorm bn) {
+    static MatrixMultiply matrixMultiplyFor(BatchNorm bn) {
         if (!bn.backendName().equals("cuda")) {
             return new JavaMatrixMultiply("plain Java (batch norm runs on the CPU)");
         }

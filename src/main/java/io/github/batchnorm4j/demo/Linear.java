@@ -29,6 +29,17 @@ final class Linear {
         biasGradient = withBias ? new float[out] : null;
     }
 
+    /** A layer with the given weights (out x in, copied) and bias (out, copied; or null). */
+    Linear(int in, int out, float[] weight, float[] bias, MatrixMultiply gemm) {
+        this.in = in;
+        this.out = out;
+        this.gemm = gemm;
+        this.weight = weight.clone();
+        this.bias = bias == null ? null : bias.clone();
+        weightGradient = new float[weight.length];
+        biasGradient = bias == null ? null : new float[out];
+    }
+
     /** y (n x out) = x (n x in) W^T + b. */
     void forward(float[] x, int n, float[] y) {
         gemm.multiply(false, true, n, out, in, x, weight, y, false);

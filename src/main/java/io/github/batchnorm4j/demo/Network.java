@@ -1,6 +1,7 @@
 package io.github.batchnorm4j.demo;
 
 import io.github.batchnorm4j.BatchNorm;
+import io.github.batchnorm4j.PopulationStatistics;
 import io.github.batchnorm4j.Shape;
 import java.util.Random;
 
@@ -30,8 +31,36 @@ final class Network {
         dH = new float[h.length];
     }
 
+    /** What a study watches in the training loop: called before each step and after its forward. */
+    interface StepHook {
+        /** Before step {@code step} (0-based, counted over all epochs). */
+        void beforeStep(long step);
+
+        /** After the step's first layer: {@code h} holds the batch-norm input of {@code shape}. */
+        void afterForward(Shape shape, float[] h);
+    }
+
+    private long steps;
+
+    Linear first() {
+        return first;
+    }
+
+    Linear second() {
+        return second;
+    }
+
+    BatchNorm bn() {
+        return bn;
+    }
+
     /** One pass over the training set in a shuffled order; returns the mean loss. */
     double trainEpoch(DigitsData data, Random random, float learningRate) {
+        return trainEpoch(data, random, learningRate, null);
+    }
+
+    /** {@link #trainEpoch(DigitsData, Random, float)} with a hook into every step (may be null). */
+    double trainEpoch(DigitsData data, Random random, float learningRate, StepHook hook) {
         int[] order = DigitsData.permutation(data.trainCount(), random);
         double lossSum = 0;
         int batches = 0;
@@ -41,7 +70,14 @@ final class Network {
                 System.arraycopy(data.trainX, order[startRow + r] * first.in, x, r * first.in, first.in);
             }
             Shape shape = Shape.nc(batchSize, hidden);
+            if (hook != null) {
+                hook.beforeStep(steps);
+            }
+            steps++;
             first.forward(x, batchSize, h);
+            if (hook != null) {
+                hook.afterForward(shape, h);
+            }
             bn.forwardTraining(shape, h, z);
             relu(z, a, batchSize * hidden);
             second.forward(a, batchSize, logits);
@@ -73,11 +109,16 @@ final class Network {
      * channel, as PyTorch does; this computes what that would give.)
      */
     double accuracyOneByOne(DigitsData data, boolean ownStatistics) {
+        return accuracyOneByOne(data.testX, data.testY, ownStatistics);
+    }
+
+    /** {@link #accuracyOneByOne(DigitsData, boolean)} on the given images and labels. */
+    double accuracyOneByOne(float[] images, int[] labels, boolean ownStatistics) {
         int correct = 0;
         float[] one = new float[first.in], h1 = new float[hidden], z1 = new float[hidden], out = new float[second.out];
         float[] beta = bn.beta();
-        for (int i = 0; i < data.testCount(); i++) {
-            System.arraycopy(data.testX, i * first.in, one, 0, first.in);
+        for (int i = 0; i < labels.length; i++) {
+            System.arraycopy(images, i * first.in, one, 0, first.in);
             first.forward(one, 1, h1);
             if (ownStatistics) {
                 System.arraycopy(beta, 0, z1, 0, hidden);
@@ -86,9 +127,42 @@ final class Network {
             }
             relu(z1, z1, hidden);
             second.forward(z1, 1, out);
-            correct += argmax(out, 0, second.out) == data.testY[i] ? 1 : 0;
+            correct += argmax(out, 0, second.out) == labels[i] ? 1 : 0;
         }
-        return (double) correct / data.testCount();
+        return (double) correct / labels.length;
+    }
+
+    /**
+     * The exact statistics of the batch-norm input over {@code images} (the population
+     * statistics PreciseBN and AdaBN recompute), in batches of the training batch size.
+     */
+    PopulationStatistics hiddenStatistics(float[] images) {
+        int count = images.length / first.in;
+        PopulationStatistics population = new PopulationStatistics(hidden);
+        float[] hAll = new float[count * hidden];
+        first.forward(images, count, hAll);
+        for (int start = 0; start < count; start += batchSize) {
+            int rows = Math.min(batchSize, count - start);
+            population.add(Shape.nc(rows, hidden), hAll, start * hidden);
+        }
+        return population;
+    }
+
+    /** The class each image is predicted to be, one at a time with the running statistics, and the logits. */
+    int[] predictOneByOne(float[] images, float[] logitsOut) {
+        int count = images.length / first.in;
+        int[] predicted = new int[count];
+        float[] one = new float[first.in], h1 = new float[hidden], z1 = new float[hidden], out = new float[second.out];
+        for (int i = 0; i < count; i++) {
+            System.arraycopy(images, i * first.in, one, 0, first.in);
+            first.forward(one, 1, h1);
+            bn.forwardInference(Shape.nc(1, hidden), h1, z1);
+            relu(z1, z1, hidden);
+            second.forward(z1, 1, out);
+            System.arraycopy(out, 0, logitsOut, i * second.out, second.out);
+            predicted[i] = argmax(out, 0, second.out);
+        }
+        return predicted;
     }
 
     /** Accuracy when the whole test set is normalized with its own batch statistics, in one batch. */
@@ -128,13 +202,13 @@ final class Network {
         return Math.log(sum) - (logits[base + label] - max);
     }
 
-    private static void relu(float[] in, float[] out, int count) {
+    static void relu(float[] in, float[] out, int count) {
         for (int i = 0; i < count; i++) {
             out[i] = Math.max(in[i], 0f);
         }
     }
 
-    private static int argmax(float[] values, int offset, int count) {
+    static int argmax(float[] values, int offset, int count) {
         int best = 0;
         for (int j = 1; j < count; j++) {
             if (values[offset + j] > values[offset + best]) {
