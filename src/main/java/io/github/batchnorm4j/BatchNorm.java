@@ -386,7 +386,9 @@ public final class BatchNorm implements AutoCloseable {
      * Sets Batch Renormalization's limits for the coming training forwards: r is clipped to
      * [1/rmax, rmax] and d to [-dmax, dmax]. Ioffe's schedule starts at rmax = 1, dmax = 0 (plain
      * batch norm) and relaxes them as the running statistics settle. Needs a layer built with
-     * {@link BatchNormBuilder#batchRenormalization}; bad limits throw and change nothing.
+     * {@link BatchNormBuilder#batchRenormalization}; bad limits throw and change nothing. The limits
+     * are launch arguments on CUDA: a training step captured in a CUDA graph keeps those of its
+     * capture.
      */
     public void setRenormLimits(double rmax, double dmax) {
         requireRenormalization();

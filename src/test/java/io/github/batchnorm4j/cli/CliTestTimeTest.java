@@ -104,7 +104,9 @@ class CliTestTimeTest {
     void recalibrateRefusesBadInputAndWritesNothing() throws IOException {
         Path good = golden("x_nchw.npy"), state = golden("momentum_state.npz"), out = dir.resolve("out.npz");
         Path nc = golden("x_nc.npy"), one = dir.resolve("one.npy"), nan = dir.resolve("nan.npy");
+        Path empty = dir.resolve("empty.npy");
         CliTest.write(one, new float[] {1, 2, 3}, 1, 3);
+        CliTest.write(empty, new float[0], 0, 3);
         float[] values = CliTest.read(good);
         values[values.length - 1] = Float.NaN;
         CliTest.write(nan, values, 10, 3, 2, 3);
@@ -117,6 +119,7 @@ class CliTestTimeTest {
             {"rows 8 to 9", nan.toString(), "NCHW", "4", state.toString()},
             {"NaN or an infinity in channel 2", nan.toString(), "NCHW", "4", state.toString()},
             {"unbiased variance needs at least 2", one.toString(), "NC", "4", state.toString()},
+            {"has no rows", empty.toString(), "NC", "4", state.toString()},
             {"--batch-size must be at least 1", good.toString(), "NCHW", "0", state.toString()},
             {"nothing to recalibrate", good.toString(), "NCHW", "4", untracked.toString()},
             {"needs rank 4", nc.toString(), "NCHW", "4", state.toString()},
