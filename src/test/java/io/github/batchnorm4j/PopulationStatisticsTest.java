@@ -36,7 +36,8 @@ class PopulationStatisticsTest {
                 Shape.nhwc(1, 5, 7, 3), Shape.nhwc(1, 1, 13, 65), Shape.nhwc(1, 3, 3, 17));
     }
 
-    private static Shape withN(Shape s, int n) {
+    /** {@code s} with N = {@code n}. */
+    static Shape withN(Shape s, int n) {
         switch (s.layout()) {
             case NC:
                 return Shape.nc(n, s.channels());

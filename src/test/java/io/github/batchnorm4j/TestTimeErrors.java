@@ -44,7 +44,7 @@ public final class TestTimeErrors {
                 batches[b] = TestData.activations(random, shape, 1e3);
                 stats.add(shape, batches[b]);
             }
-            Shape whole = withN(shape, 3 * shape.n());
+            Shape whole = PopulationStatisticsTest.withN(shape, 3 * shape.n());
             float[] all = concatenateByRows(shape, batches);
             double[] mean = Float64Reference.mean(whole, all), var = Float64Reference.variance(whole, all, mean);
             long m = whole.valuesPerChannel();
@@ -120,17 +120,6 @@ public final class TestTimeErrors {
             }
         }
         return out;
-    }
-
-    private static Shape withN(Shape s, int n) {
-        switch (s.layout()) {
-            case NC:
-                return Shape.nc(n, s.channels());
-            case NCHW:
-                return Shape.nchw(n, s.channels(), s.height(), s.width());
-            default:
-                return Shape.nhwc(n, s.height(), s.width(), s.channels());
-        }
     }
 
     /** Batches stacked along N: every layout keeps N outermost, so that is concatenation. */

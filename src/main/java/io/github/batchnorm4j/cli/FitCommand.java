@@ -86,11 +86,7 @@ final class FitCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         try (NpyFloatReader x = NpyFloatReader.open(input)) {
             TensorLayout tensor = TensorLayout.of(layout, x.shape(), input);
-            if (batchSize < 1) {
-                throw new IllegalArgumentException("--batch-size must be at least 1, got " + batchSize);
-            }
-            long batchRows = Math.min(batchSize, tensor.rows);
-            tensor.checkBatchFits(batchRows, "use --batch-size " + tensor.maxRowsPerArray() + " or less");
+            long batchRows = tensor.checkedBatchRows(batchSize);
             long batches = dropLast ? tensor.rows / batchSize : (tensor.rows + batchSize - 1) / batchSize;
             if (batches == 0) {
                 throw new IllegalArgumentException(input + " has " + tensor.rows + " rows, fewer than --batch-size "

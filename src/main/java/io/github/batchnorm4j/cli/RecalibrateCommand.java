@@ -51,11 +51,7 @@ final class RecalibrateCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         try (NpyFloatReader x = NpyFloatReader.open(input)) {
             TensorLayout tensor = TensorLayout.of(layout, x.shape(), input);
-            if (batchSize < 1) {
-                throw new IllegalArgumentException("--batch-size must be at least 1, got " + batchSize);
-            }
-            long batchRows = Math.min(batchSize, tensor.rows);
-            tensor.checkBatchFits(batchRows, "use --batch-size " + tensor.maxRowsPerArray() + " or less");
+            tensor.checkedBatchRows(batchSize);
             StateFile stored = StateFile.read(stateIn);
             FitCommand.temporaryBeside(stateOut); // the output's folder is usable, before the long read
             backend.apply();

@@ -78,6 +78,19 @@ final class TensorLayout {
         return n * height * width;
     }
 
+    /**
+     * The rows of the largest batch a {@code --batch-size} of {@code batchSize} reads, after
+     * checking it is at least 1 and that such a batch fits one Java array.
+     */
+    long checkedBatchRows(long batchSize) {
+        if (batchSize < 1) {
+            throw new IllegalArgumentException("--batch-size must be at least 1, got " + batchSize);
+        }
+        long batchRows = Math.min(batchSize, rows);
+        checkBatchFits(batchRows, "use --batch-size " + maxRowsPerArray() + " or less");
+        return batchRows;
+    }
+
     /** Refuses batches of {@code batchRows} rows whose values would not fit one Java array. */
     void checkBatchFits(long batchRows, String advice) {
         long floats = batchRows * rowSize();

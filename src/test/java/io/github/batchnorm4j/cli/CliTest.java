@@ -272,6 +272,11 @@ class CliTest {
     }
 
     private Path golden(String name) throws IOException {
+        return golden(dir, name);
+    }
+
+    /** The golden file {@code name} (src/test/resources/golden/cli) copied into {@code dir}, once. */
+    static Path golden(Path dir, String name) throws IOException {
         Path target = dir.resolve("golden-" + name);
         if (!Files.exists(target)) {
             try (InputStream in = CliTest.class.getResourceAsStream("/golden/cli/" + name)) {

@@ -11,7 +11,6 @@ import io.github.batchnorm4j.ReferenceLayers;
 import io.github.batchnorm4j.VarianceEstimator;
 import io.github.batchnorm4j.internal.io.StateFile;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -277,12 +276,6 @@ class CliTestTimeTest {
     }
 
     private Path golden(String name) throws IOException {
-        Path target = dir.resolve("golden-" + name);
-        if (!Files.exists(target)) {
-            try (InputStream in = CliTestTimeTest.class.getResourceAsStream("/golden/cli/" + name)) {
-                Files.copy(in, target);
-            }
-        }
-        return target;
+        return CliTest.golden(dir, name);
     }
 }

@@ -9,8 +9,6 @@ import io.github.batchnorm4j.TestData;
 import io.github.batchnorm4j.internal.cuda.CudaAvailability;
 import io.github.batchnorm4j.internal.io.StateFile;
 import java.io.IOException;
-import java.io.InputStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Tag;
@@ -55,10 +53,6 @@ class TestTimeOnCudaTest {
     }
 
     private Path golden(String name) throws IOException {
-        Path target = dir.resolve("golden-" + name);
-        try (InputStream in = TestTimeOnCudaTest.class.getResourceAsStream("/golden/cli/" + name)) {
-            Files.copy(in, target);
-        }
-        return target;
+        return CliTest.golden(dir, name);
     }
 }
