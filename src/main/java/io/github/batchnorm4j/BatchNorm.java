@@ -249,6 +249,91 @@ public final class BatchNorm implements AutoCloseable {
         }
     }
 
+    // ---- synchronized batch norm (SyncBatchNorm) ----
+
+    /** Training forward with given batch statistics over {@code count} values (every worker's). */
+    void forwardTrainingWithStatistics(Shape shape, float[] x, float[] y, double[] mean, double[] variance,
+            long count) {
+        enter(shape, false); // this worker's share may hold one value per channel; the whole has more
+        try {
+            int elements = HostArguments.hostCount(shape);
+            HostArguments.checkRange("x", x, 0, elements, shape);
+            HostArguments.checkRange("y", y, 0, elements, shape);
+            HostArguments.checkNoPartialOverlap(x, 0, y, 0, elements);
+            backend.forwardTrainingWithStatistics(state, shape, x, 0, y, 0, mean, variance, count);
+        } finally {
+            exit();
+        }
+    }
+
+    /** Backward of {@link #forwardTrainingWithStatistics} with given (all-reduced) sums. */
+    void backwardWithSums(Shape shape, float[] x, float[] dy, float[] dx, double[] sumDy, double[] sumDyCentered,
+            long count) {
+        enter(shape, false);
+        try {
+            state.checkBackwardShape(shape);
+            int elements = HostArguments.hostCount(shape);
+            HostArguments.checkRange("x", x, 0, elements, shape);
+            HostArguments.checkRange("dy", dy, 0, elements, shape);
+            HostArguments.checkRange("dx", dx, 0, elements, shape);
+            HostArguments.checkNoPartialOverlap(dy, 0, dx, 0, elements);
+            HostArguments.checkNoPartialOverlap(x, 0, dx, 0, elements);
+            backend.backwardWithSums(state, shape, x, 0, dy, 0, dx, 0, sumDy, sumDyCentered, count);
+        } finally {
+            exit();
+        }
+    }
+
+    /**
+     * A worker with no values of its own in a synchronized step: commits the step's statistics
+     * (and running update) as the others do, so every worker's state stays the same.
+     */
+    void commitEmptyForward(double[] mean, double[] variance, long count) {
+        requireOpen();
+        backend.pull(state);
+        int channels = config.channels();
+        float[] invStd = new float[channels];
+        float[] r = config.batchRenormalization() ? new float[channels] : null;
+        float[] d = config.batchRenormalization() ? new float[channels] : null;
+        for (int c = 0; c < channels; c++) {
+            invStd[c] = LayerState.invStd(variance[c], config.eps());
+            if (r != null) {
+                state.renormCorrection(c, mean[c], variance[c], r, d);
+            }
+        }
+        state.commitBatch(null, mean, variance, invStd, config.trackRunningStats(), r, d, count);
+        backend.push(state);
+    }
+
+    /** A worker with no values of its own in a synchronized backward: the gradients of the sums. */
+    void commitEmptyBackward(double[] sumDy, double[] sumDyCentered) {
+        requireOpen();
+        if (!config.affine()) {
+            return;
+        }
+        backend.pull(state);
+        for (int c = 0; c < config.channels(); c++) {
+            double gammaGradient = sumDyCentered[c] * state.savedInvStd[c];
+            if (state.savedRenormalized) {
+                gammaGradient *= state.savedRenormR[c];
+                if (state.savedRenormD[c] != 0) {
+                    gammaGradient += state.savedRenormD[c] * sumDy[c];
+                }
+            }
+            state.nextGammaGradient[c] = (float) gammaGradient;
+            state.nextBetaGradient[c] = (float) sumDy[c];
+        }
+        state.commitGradients();
+        backend.push(state);
+    }
+
+    /** The exact mean the latest forward subtracted (a synchronized backward's local sums need it). */
+    double[] savedMeanExact() {
+        requireForward();
+        backend.pull(state);
+        return state.savedMean.clone();
+    }
+
     // ---- parameters and statistics ----
 
     /** A copy of gamma (the per-channel scale). */

@@ -35,6 +35,28 @@ public interface BatchNormBackend extends AutoCloseable {
             float[] dx, int dxOffset);
 
     /**
+     * A training forward with batch statistics given from outside (synchronized batch norm: the
+     * merged statistics of every worker's batch): per-channel mean and biased variance over
+     * {@code count} values, of which this call's x holds some. Normalizes x into y and commits
+     * like {@link #forwardTraining}, the unbiased running variance using {@code count}.
+     */
+    default void forwardTrainingWithStatistics(LayerState state, Shape shape, float[] x, int xOffset, float[] y,
+            int yOffset, double[] mean, double[] variance, long count) {
+        throw new UnsupportedOperationException("the " + name() + " backend does not take synchronized batch "
+                + "statistics yet; use the cpu backend for synchronized batch norm");
+    }
+
+    /**
+     * The backward of a {@link #forwardTrainingWithStatistics} with gradient sums given from
+     * outside: sum(dy) and sum(dy * (x - mean)) per channel over all {@code count} values.
+     */
+    default void backwardWithSums(LayerState state, Shape shape, float[] x, int xOffset, float[] dy, int dyOffset,
+            float[] dx, int dxOffset, double[] sumDy, double[] sumDyCentered, long count) {
+        throw new UnsupportedOperationException("the " + name() + " backend does not take synchronized gradient "
+                + "sums yet; use the cpu backend for synchronized batch norm");
+    }
+
+    /**
      * Makes {@code state}, the host's view of the layer, current before the host reads it: a
      * backend that keeps the state elsewhere (on a GPU) waits for its work and copies it in.
      */

@@ -177,6 +177,17 @@ public final class LayerState {
      */
     public void commitBatch(Shape shape, double[] mean, double[] variance, float[] invStd, boolean update,
             float[] renormR, float[] renormD) {
+        commitBatch(shape, mean, variance, invStd, update, renormR, renormD, shape.valuesPerChannel());
+    }
+
+    /**
+     * {@link #commitBatch(Shape, double[], double[], float[], boolean, float[], float[])} for
+     * statistics over {@code count} values per channel (synchronized batch norm: every worker's
+     * batch), which the unbiased running variance scales by count / (count - 1). {@code shape} may
+     * be null: a worker whose own batch is empty.
+     */
+    public void commitBatch(Shape shape, double[] mean, double[] variance, float[] invStd, boolean update,
+            float[] renormR, float[] renormD, long count) {
         int channels = config.channels();
         for (int c = 0; c < channels; c++) {
             if (!Double.isFinite(mean[c]) || !Double.isFinite(variance[c]) || !Float.isFinite(invStd[c])) {
@@ -186,7 +197,7 @@ public final class LayerState {
             }
         }
         if (update) {
-            long m = shape.valuesPerChannel();
+            long m = count;
             double w = config.newBatchWeight(numBatchesTracked + 1);
             double varianceScale = config.runningVariance() == VarianceEstimator.UNBIASED ? (double) m / (m - 1) : 1.0;
             for (int c = 0; c < channels; c++) {

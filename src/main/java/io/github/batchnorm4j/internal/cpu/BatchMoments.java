@@ -98,4 +98,29 @@ public final class BatchMoments {
             ChannelStatistics.mergeInto(meanA, m2A, c, countA, meanB[c], m2B[c], countB);
         }
     }
+
+    /**
+     * sum(dy) and sum(dy * (x - mean[c])) per channel, in fp64, each channel's values added in
+     * (n, h, w) order: a worker's share of a synchronized backward's sums.
+     */
+    public static void gradientSums(Shape shape, float[] x, int xOffset, float[] dy, int dyOffset, double[] mean,
+            double[] sumDy, double[] sumDyCentered) {
+        int channels = shape.channels();
+        int run = shape.isChannelsLast() ? 1 : (int) shape.spatialSize();
+        int stride = shape.isChannelsLast() ? channels : run * channels;
+        int runs = shape.isChannelsLast() ? (int) shape.valuesPerChannel() : shape.n();
+        for (int c = 0; c < channels; c++) {
+            double s1 = 0, s2 = 0;
+            int start = shape.isChannelsLast() ? c : c * run;
+            for (int n = 0; n < runs; n++) {
+                for (int i = start + n * stride, e = i + run; i < e; i++) {
+                    double g = dy[dyOffset + i];
+                    s1 += g;
+                    s2 += g * (x[xOffset + i] - mean[c]);
+                }
+            }
+            sumDy[c] = s1;
+            sumDyCentered[c] = s2;
+        }
+    }
 }

@@ -61,6 +61,42 @@ public final class CpuBackend implements BatchNormBackend {
     }
 
     @Override
+    public void forwardTrainingWithStatistics(LayerState state, Shape shape, float[] x, int xOffset, float[] y,
+            int yOffset, double[] mean, double[] variance, long count) {
+        call.begin(state, shape, x, xOffset, y, yOffset, false);
+        call.inferenceCoefficientsOf = null;
+        call.renormalize = state.config.batchRenormalization();
+        try {
+            double eps = state.config.eps();
+            for (int c = 0; c < call.channels; c++) {
+                call.batchMean[c] = mean[c];
+                call.batchVar[c] = variance[c];
+                call.invStd[c] = LayerState.invStd(variance[c], eps);
+                normalize.prepareTraining(c, mean[c], variance[c], call.invStd[c]);
+            }
+            call.runTasks(call.elementwiseTasks, normalize.normalizeJob);
+            state.commitBatch(shape, call.batchMean, call.batchVar, call.invStd, state.config.trackRunningStats(),
+                    call.renormalize ? call.renormR : null, call.renormalize ? call.renormD : null, count);
+        } finally {
+            call.end();
+        }
+    }
+
+    @Override
+    public void backwardWithSums(LayerState state, Shape shape, float[] x, int xOffset, float[] dy, int dyOffset,
+            float[] dx, int dxOffset, double[] sumDy, double[] sumDyCentered, long count) {
+        call.begin(state, shape, x, xOffset, dx, dxOffset, false);
+        call.inferenceCoefficientsOf = null;
+        call.dy = dy;
+        call.dyo = dyOffset;
+        try {
+            backward.runWithSums(sumDy, sumDyCentered, count);
+        } finally {
+            call.end();
+        }
+    }
+
+    @Override
     public void forwardInference(LayerState state, Shape shape, float[] x, int xOffset, float[] y, int yOffset) {
         call.begin(state, shape, x, xOffset, y, yOffset, !state.config.trackRunningStats());
         try {

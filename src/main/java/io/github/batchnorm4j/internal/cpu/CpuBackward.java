@@ -24,6 +24,9 @@ final class CpuBackward {
     private final WorkerPool.Job finishGradientJob = this::finishGradientTask;
     private final WorkerPool.Job fusedGradientJob = this::fusedGradientTask;
 
+    /** m of the gradient formula: this call's values per channel, or every worker's when synchronized. */
+    private double valuesPerChannel;
+
     CpuBackward(CpuCall call) {
         this.call = call;
     }
@@ -57,9 +60,9 @@ final class CpuBackward {
         double k = (double) gamma * channelInvStd;
         call.scale[c] = (float) k;
         if (applyBatchTerms) {
-            double kc = k * channelInvStd * dGamma / call.perChannel;
+            double kc = k * channelInvStd * dGamma / valuesPerChannel;
             call.centeredScale[c] = (float) kc;
-            call.shift[c] = (float) (k * dBeta / call.perChannel - kc * (state.savedMean[c] - call.center[c]));
+            call.shift[c] = (float) (k * dBeta / valuesPerChannel - kc * (state.savedMean[c] - call.center[c]));
         } else {
             call.shift[c] = 0f;
             call.centeredScale[c] = 0f;
@@ -209,10 +212,30 @@ final class CpuBackward {
                 call.scale, call.centeredScale, call.shift, call.gradientCoefficients, call.shareRowLoads);
     }
 
+    /**
+     * A synchronized backward: dx from sums over every worker's {@code count} values per channel,
+     * given (already all-reduced); the gamma and beta gradients are those sums'.
+     */
+    void runWithSums(double[] sumDy, double[] sumDyCentered, long count) {
+        LayerState state = call.state;
+        applyBatchTerms = true;
+        reduceGradients = true;
+        valuesPerChannel = count;
+        for (int c = 0; c < call.channels; c++) {
+            call.center[c] = (float) state.savedMean[c];
+            prepareGradient(c, sumDy[c], sumDyCentered[c]);
+        }
+        call.runTasks(call.elementwiseTasks, gradientApplyJob);
+        if (state.config.affine()) {
+            state.commitGradients();
+        }
+    }
+
     /** The backward of the call {@link CpuCall#begin} set up, with y as dx and dy set. */
     void run() {
         LayerState state = call.state;
         int channels = call.channels;
+        valuesPerChannel = call.perChannel;
         applyBatchTerms = state.savedFromBatch;
         reduceGradients = state.savedFromBatch || state.config.affine();
         for (int c = 0; c < channels; c++) {
