@@ -37,13 +37,26 @@ class SyncBatchNormTest {
     @ValueSource(ints = {2, 3})
     void matchesOneLayerOnTheConcatenation(int world) throws Exception {
         for (Shape example : new Shape[] {Shape.nc(1, 7), Shape.nchw(1, 3, 5, 4), Shape.nhwc(1, 2, 3, 65)}) {
-            run(world, example, BatchNorm.builder(example.channels()));
-            run(world, example, BatchNorm.builder(example.channels()).batchRenormalization(1.5, 0.5));
-            run(world, example, BatchNorm.builder(example.channels()).cumulativeAverage().affine(false));
+            for (BatchNormBuilder builder : builders(example.channels())) {
+                LocalGroup group = new LocalGroup(world);
+                run(world, example, builder, group::member);
+            }
         }
     }
 
-    private static void run(int world, Shape example, BatchNormBuilder builder) throws Exception {
+    /** Plain, renormalizing, and cumulative without affine parameters. */
+    static BatchNormBuilder[] builders(int channels) {
+        return new BatchNormBuilder[] {BatchNorm.builder(channels),
+            BatchNorm.builder(channels).batchRenormalization(1.5, 0.5),
+            BatchNorm.builder(channels).cumulativeAverage().affine(false)};
+    }
+
+    /**
+     * Runs {@link #ROWS}' steps on {@code world} worker threads, each with the collective
+     * {@code members} makes for its rank (called on that worker's thread), and checks them.
+     */
+    static void run(int world, Shape example, BatchNormBuilder builder, IntFunction<Collective> members)
+            throws Exception {
         int channels = example.channels(), steps = ROWS[0].length;
         Random random = new Random(example.hashCode() + world);
         float[] gamma = TestData.uniform(random, channels, 0.5, 1.5), beta = TestData.gaussian(random, channels);
@@ -83,14 +96,19 @@ class SyncBatchNormTest {
             }
             float[] wantMean = one.runningMean(), wantVar = one.runningVar();
 
-            LocalGroup group = new LocalGroup(world);
             ExecutorService pool = Executors.newFixedThreadPool(world);
             try {
                 List<Future<float[][]>> results = new ArrayList<>();
                 for (int r = 0; r < world; r++) {
                     int rank = r;
-                    results.add(pool.submit(() -> worker(group.member(rank), builder, gamma, beta, example, x[rank],
-                            dy[rank], affine)));
+                    results.add(pool.submit(() -> {
+                        Collective collective = members.apply(rank);
+                        try {
+                            return worker(collective, builder, gamma, beta, example, x[rank], dy[rank], affine);
+                        } finally {
+                            collective.close();
+                        }
+                    }));
                 }
                 float[][] first = results.get(0).get();
                 for (int r = 0; r < world; r++) {
