@@ -2,6 +2,9 @@ package io.github.batchnorm4j.cli;
 
 import io.github.batchnorm4j.BatchNorm;
 import io.github.batchnorm4j.BatchNormBuilder;
+import io.github.batchnorm4j.SyncBatchNorm;
+import io.github.batchnorm4j.sync.Collective;
+import io.github.batchnorm4j.sync.hazelcast.HazelcastCollective;
 import io.github.batchnorm4j.VarianceEstimator;
 import io.github.batchnorm4j.io.NpyFloatReader;
 import io.github.batchnorm4j.io.NpyFloatWriter;
@@ -9,6 +12,8 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -76,6 +81,17 @@ final class FitCommand implements Callable<Integer> {
     @Option(names = "--output", paramLabel = "Y.npy", description = "the training-mode outputs of all batches")
     Path output;
 
+    @Option(names = "--sync-members", split = ",", paramLabel = "HOST:PORT,...",
+            description = "synchronized batch statistics across processes: every process's address, in rank order")
+    List<String> syncMembers;
+
+    @Option(names = "--sync-rank", paramLabel = "R", description = "this process's rank (it listens at the R-th address)")
+    Integer syncRank;
+
+    @Option(names = "--sync-timeout", paramLabel = "SECONDS", defaultValue = "60",
+            description = "how long to wait for the others, to join and in each step (default ${DEFAULT-VALUE})")
+    double syncTimeout;
+
     @Mixin
     BackendOption backend;
 
@@ -87,14 +103,15 @@ final class FitCommand implements Callable<Integer> {
         try (NpyFloatReader x = NpyFloatReader.open(input)) {
             TensorLayout tensor = TensorLayout.of(layout, x.shape(), input);
             long batchRows = tensor.checkedBatchRows(batchSize);
+            boolean synchronize = checkSyncOptions();
             long batches = dropLast ? tensor.rows / batchSize : (tensor.rows + batchSize - 1) / batchSize;
-            if (batches == 0) {
+            if (batches == 0 && !synchronize) {
                 throw new IllegalArgumentException(input + " has " + tensor.rows + " rows, fewer than --batch-size "
                         + batchSize + " with --drop-last: no batch to train on");
             }
             long lastRows = dropLast ? batchSize : tensor.rows - (batches - 1) * batchSize;
             for (long rows : new long[] {batchRows, lastRows}) {
-                if (tensor.valuesPerChannel(rows) < 2) {
+                if (tensor.valuesPerChannel(rows) < 2 && !synchronize) { // synchronized: the whole step counts
                     throw new IllegalArgumentException("a batch of " + rows + " row(s) of " + input + " has 1 value "
                             + "per channel; training needs more than 1 (use --drop-last or another --batch-size)");
                 }
@@ -104,9 +121,33 @@ final class FitCommand implements Callable<Integer> {
                 if (stateIn != null) {
                     layer.loadState(stateIn);
                 }
-                return run(x, tensor, layer, batches);
+                if (!synchronize) {
+                    return run(x, tensor, layer, batches, null);
+                }
+                try (Collective collective = HazelcastCollective.join(syncMembers, syncRank,
+                        Duration.ofMillis((long) (syncTimeout * 1000)))) {
+                    return run(x, tensor, layer, batches, collective);
+                }
             }
         }
+    }
+
+    /** Whether this fit is synchronized; checks that the sync options come together and fit. */
+    private boolean checkSyncOptions() {
+        if (syncMembers == null && syncRank == null) {
+            return false;
+        }
+        if (syncMembers == null || syncRank == null) {
+            throw new IllegalArgumentException("--sync-members and --sync-rank go together");
+        }
+        if (syncRank < 0 || syncRank >= syncMembers.size()) {
+            throw new IllegalArgumentException("--sync-rank " + syncRank + " is not one of the " + syncMembers.size()
+                    + " --sync-members (0 to " + (syncMembers.size() - 1) + ")");
+        }
+        if (!(syncTimeout > 0)) {
+            throw new IllegalArgumentException("--sync-timeout must be positive, got " + syncTimeout);
+        }
+        return true;
     }
 
     private BatchNorm buildLayer(int channels) {
@@ -134,21 +175,43 @@ final class FitCommand implements Callable<Integer> {
         return builder.build();
     }
 
-    private int run(NpyFloatReader x, TensorLayout tensor, BatchNorm layer, long batches) throws IOException {
+    /**
+     * Trains on the batches and writes the outputs. Synchronized ({@code collective} not null),
+     * step b normalizes the concatenation of every process's batch b; the processes first agree
+     * on the batch size, C and the number of steps (the longest shard's), and a process whose
+     * shard has run out joins the remaining steps with empty batches.
+     */
+    private int run(NpyFloatReader x, TensorLayout tensor, BatchNorm layer, long batches, Collective collective)
+            throws IOException {
         long rowsUsed = Math.min(tensor.rows, batches * batchSize);
         long[] outShape = x.shape();
         outShape[0] = rowsUsed;
+        long steps = collective == null ? batches : agreeOnSteps(collective, tensor, batches);
+        SyncBatchNorm sync = collective == null ? null : new SyncBatchNorm(layer, collective);
         Path stateTemp = temporaryBeside(stateOut);
         try (NpyFloatWriter y = output == null ? null : NpyFloatWriter.create(output, outShape);
-                Progress progress = Progress.start("fit", batches, "batches", spec.commandLine().getErr())) {
+                Progress progress = Progress.start("fit", steps, "batches", spec.commandLine().getErr())) {
             int capacity = (int) (Math.min(batchSize, tensor.rows) * tensor.rowSize());
             float[] in = new float[capacity], out = new float[capacity];
-            for (long b = 0; b < batches; b++) {
+            for (long b = 0; b < steps; b++) {
+                if (b >= batches) {
+                    sync.forwardTrainingEmpty();
+                    progress.step(null);
+                    continue;
+                }
                 long firstRow = b * batchSize;
                 int rows = (int) Math.min(batchSize, tensor.rows - firstRow);
                 int count = (int) (rows * tensor.rowSize());
+                if (count != in.length && sync != null) { // the synchronized layer takes exact arrays
+                    in = new float[count];
+                    out = new float[count];
+                }
                 x.read(firstRow * tensor.rowSize(), in, 0, count);
-                layer.forwardTraining(tensor.batch(rows), in, 0, out, 0);
+                if (sync == null) {
+                    layer.forwardTraining(tensor.batch(rows), in, 0, out, 0);
+                } else {
+                    sync.forwardTraining(tensor.batch(rows), in, out);
+                }
                 if (y != null) {
                     y.write(out, 0, count);
                 }
@@ -164,9 +227,26 @@ final class FitCommand implements Callable<Integer> {
             Files.deleteIfExists(stateTemp);
         }
         spec.commandLine().getOut().println("fit: " + batches + " batches of up to " + batchSize + " rows ("
-                + rowsUsed + " of " + tensor.rows + " rows) on " + layer.backendName() + "; state written to "
-                + stateOut + (output == null ? "" : ", outputs to " + output));
+                + rowsUsed + " of " + tensor.rows + " rows) on " + layer.backendName()
+                + (collective == null ? "" : ", synchronized over " + steps + " steps with "
+                        + collective.worldSize() + " processes as rank " + collective.rank())
+                + "; state written to " + stateOut + (output == null ? "" : ", outputs to " + output));
         return 0;
+    }
+
+    /** Every process's batch size, C and batch count; the same batch size and C everywhere, or bad input. */
+    private long agreeOnSteps(Collective collective, TensorLayout tensor, long batches) {
+        double[][] plans = collective.allGather(new double[] {batchSize, tensor.channels, batches});
+        long steps = 0;
+        for (int r = 0; r < plans.length; r++) {
+            if (plans[r][0] != batchSize || plans[r][1] != tensor.channels) {
+                throw new IllegalArgumentException("rank " + r + " runs --batch-size " + (long) plans[r][0] + " on C="
+                        + (long) plans[r][1] + " but rank " + collective.rank() + " --batch-size " + batchSize
+                        + " on C=" + tensor.channels + "; every process needs the same");
+            }
+            steps = Math.max(steps, (long) plans[r][2]);
+        }
+        return steps;
     }
 
     /** A fresh path in the target's directory (same file system, so the final move is atomic). */
