@@ -1,5 +1,6 @@
 package io.github.batchnorm4j;
 
+import java.io.Serializable;
 import java.util.Objects;
 
 /**
@@ -7,7 +8,9 @@ import java.util.Objects;
  * Every size is at least 1; the element count is a {@code long} so that device tensors larger than
  * a Java array fit the same type.
  */
-public final class Shape {
+public final class Shape implements Serializable {
+    private static final long serialVersionUID = 1L;
+
     private final Layout layout;
     private final int n;
     private final int c;
@@ -75,6 +78,16 @@ public final class Shape {
 
     public long elementCount() {
         return valuesPerChannel() * c;
+    }
+
+    /** Deserialized shapes go through the constructor's checks too. */
+    private Object readResolve() {
+        return new Shape(layout, n, c, h, w);
+    }
+
+    /** This shape with N = {@code n}: the same layout, C, H and W. */
+    public Shape withN(int n) {
+        return new Shape(layout, n, c, h, w);
     }
 
     /**

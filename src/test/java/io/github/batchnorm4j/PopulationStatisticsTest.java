@@ -38,14 +38,7 @@ class PopulationStatisticsTest {
 
     /** {@code s} with N = {@code n}. */
     static Shape withN(Shape s, int n) {
-        switch (s.layout()) {
-            case NC:
-                return Shape.nc(n, s.channels());
-            case NCHW:
-                return Shape.nchw(n, s.channels(), s.height(), s.width());
-            default:
-                return Shape.nhwc(n, s.height(), s.width(), s.channels());
-        }
+        return s.withN(n);
     }
 
     /** The batches of one case: values around 1e4 per channel, each batch shifted a little. */
