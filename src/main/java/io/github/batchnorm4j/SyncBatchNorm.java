@@ -19,8 +19,9 @@ import io.github.batchnorm4j.sync.CollectiveException;
  *
  * <p>A step that fails anywhere fails everywhere, with every layer's state unchanged: a worker's
  * NaN or Inf, or a worker that left or did not answer ({@link CollectiveException}, naming the
- * missing ranks). Inference is local: {@link #layer()}'s {@code forwardInference}. The layer must
- * run on the cpu backend (the CUDA kernels do not take outside statistics yet).
+ * missing ranks). Inference is local: {@link #layer()}'s {@code forwardInference}. On the CUDA
+ * backend each step brings the layer's C-sized state to the host and back (the statistics are
+ * merged there), host arrays only.
  */
 public final class SyncBatchNorm {
     private final BatchNorm layer;
@@ -32,10 +33,6 @@ public final class SyncBatchNorm {
     private Shape lastShape;
 
     public SyncBatchNorm(BatchNorm layer, Collective collective) {
-        if (!layer.backendName().equals("cpu")) {
-            throw new IllegalArgumentException("synchronized batch norm runs on the cpu backend so far; this layer "
-                    + "runs on " + layer.backendName());
-        }
         this.layer = layer;
         this.collective = collective;
         this.channels = layer.config().channels();

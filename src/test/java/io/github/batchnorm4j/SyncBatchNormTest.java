@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.batchnorm4j.internal.BatchNormBackend;
 import io.github.batchnorm4j.internal.cpu.CpuBackend;
 import io.github.batchnorm4j.sync.Collective;
 import io.github.batchnorm4j.sync.LocalGroup;
@@ -16,6 +17,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.function.IntFunction;
+import java.util.function.Supplier;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -57,6 +59,12 @@ class SyncBatchNormTest {
      */
     static void run(int world, Shape example, BatchNormBuilder builder, IntFunction<Collective> members)
             throws Exception {
+        run(world, example, builder, members, CpuBackend::new);
+    }
+
+    /** {@link #run(int, Shape, BatchNormBuilder, IntFunction)} with the workers' layers on {@code backend}. */
+    static void run(int world, Shape example, BatchNormBuilder builder, IntFunction<Collective> members,
+            Supplier<BatchNormBackend> backend) throws Exception {
         int channels = example.channels(), steps = ROWS[0].length;
         Random random = new Random(example.hashCode() + world);
         float[] gamma = TestData.uniform(random, channels, 0.5, 1.5), beta = TestData.gaussian(random, channels);
@@ -104,7 +112,8 @@ class SyncBatchNormTest {
                     results.add(pool.submit(() -> {
                         Collective collective = members.apply(rank);
                         try {
-                            return worker(collective, builder, gamma, beta, example, x[rank], dy[rank], affine);
+                            return worker(collective, builder.build(backend.get()), gamma, beta, example, x[rank],
+                                    dy[rank], affine);
                         } finally {
                             collective.close();
                         }
@@ -146,9 +155,9 @@ class SyncBatchNormTest {
     }
 
     /** One rank's run: {running mean, running var, y and dx per step, dgamma, beta grad, count}. */
-    private static float[][] worker(Collective collective, BatchNormBuilder builder, float[] gamma, float[] beta,
+    private static float[][] worker(Collective collective, BatchNorm built, float[] gamma, float[] beta,
             Shape example, float[][] x, float[][] dy, boolean affine) {
-        try (BatchNorm layer = builder.build(new CpuBackend())) {
+        try (BatchNorm layer = built) {
             if (affine) {
                 layer.setGamma(gamma);
                 layer.setBeta(beta);
@@ -238,7 +247,7 @@ class SyncBatchNormTest {
     }
 
     @Test
-    void refusesAnotherBackendAndMismatchedCalls() {
+    void refusesMismatchedCalls() {
         try (BatchNorm layer = BatchNorm.builder(3).build(new CpuBackend())) {
             SyncBatchNorm sync = new SyncBatchNorm(layer, new WorldOfOne());
             assertThrows(IllegalArgumentException.class, () -> sync.forwardTraining(Shape.nc(2, 4), new float[8],

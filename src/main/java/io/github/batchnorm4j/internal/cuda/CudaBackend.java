@@ -1,11 +1,14 @@
 package io.github.batchnorm4j.internal.cuda;
 
+import static jcuda.driver.JCudaDriver.cuMemcpyHtoD;
+
 import static jcuda.driver.JCudaDriver.cuMemGetAddressRange;
 
 import io.github.batchnorm4j.Shape;
 import io.github.batchnorm4j.internal.BatchNormBackend;
 import io.github.batchnorm4j.internal.LayerState;
 import jcuda.CudaException;
+import jcuda.Pointer;
 import jcuda.Sizeof;
 import jcuda.driver.CUdeviceptr;
 import jcuda.driver.CUresult;
@@ -132,6 +135,128 @@ public final class CudaBackend implements BatchNormBackend {
             reportFailure(state);
         } catch (CudaException e) {
             throw CudaCalls.map(e);
+        }
+    }
+
+    // ---- synchronized batch norm (host arrays) ----
+
+    /**
+     * A training forward with outside statistics: the state comes to the host, the normalization
+     * parameters are made there (as the statistics kernels' finishing step makes them:
+     * normalize_params.cuh) and uploaded, the normalize kernel runs without its commit, and the
+     * host commits and uploads the state. Synchronized steps already wait for the network, so the
+     * copies of C-sized state cost little beside them.
+     */
+    @Override
+    public void forwardTrainingWithStatistics(LayerState state, Shape shape, float[] hostX, int xOffset,
+            float[] hostY, int yOffset, double[] mean, double[] variance, long valuesPerChannel) {
+        try {
+            begin(state);
+            s.pull(state);
+            int channels = shape.channels();
+            boolean renorm = state.config.batchRenormalization();
+            float[] invStd = new float[channels], params = new float[4 * channels];
+            float[] r = renorm ? new float[channels] : null, d = renorm ? new float[channels] : null;
+            for (int c = 0; c < channels; c++) {
+                invStd[c] = LayerState.invStd(variance[c], state.config.eps());
+                float gamma = state.gamma[c], beta = state.beta[c];
+                if (renorm) {
+                    state.renormCorrection(c, mean[c], variance[c], r, d);
+                    beta = LayerState.renormBeta(gamma, beta, d[c]);
+                    gamma = LayerState.renormGamma(gamma, r[c]);
+                }
+                putParams(params, c, channels, shape.isChannelsLast(), mean[c], gamma * invStd[c], beta);
+            }
+            int count = (int) shape.elementCount();
+            w.upload(w.x, w.stagingIn, hostX, xOffset, count);
+            w.y.atLeast((long) count * Sizeof.FLOAT);
+            w.aimAtOwnBuffers();
+            w.params.atLeast(4L * channels * Sizeof.FLOAT);
+            CudaCalls.check(cuMemcpyHtoD(w.params.pointer(), Pointer.to(params), 4L * channels * Sizeof.FLOAT),
+                    "cuMemcpyHtoD", "params");
+            normalize.withParams(shape, w.stream());
+            w.download(hostY, yOffset, w.y, count);
+            state.commitBatch(shape, mean, variance, invStd, state.config.trackRunningStats(), r, d,
+                    valuesPerChannel);
+            s.push(state);
+            lastCallWasBatchForward = false;
+        } catch (CudaException e) {
+            throw CudaCalls.map(e);
+        }
+    }
+
+    /**
+     * The backward of {@link #forwardTrainingWithStatistics} with outside gradient sums: the dx
+     * coefficients are made on the host (as finalize_gradients.cuh makes them), the apply kernel
+     * runs without its commit, and the host commits the gradients and uploads them.
+     */
+    @Override
+    public void backwardWithSums(LayerState state, Shape shape, float[] hostX, int xOffset, float[] hostDy,
+            int dyOffset, float[] hostDx, int dxOffset, double[] sumDy, double[] sumDyCentered, long valuesPerChannel) {
+        try {
+            begin(state);
+            s.pull(state);
+            int channels = shape.channels();
+            float[] params = new float[4 * channels], coefficients = new float[4 * channels];
+            for (int c = 0; c < channels; c++) {
+                float invStd = state.savedInvStd[c];
+                double dGamma = sumDyCentered[c] * invStd;
+                float gamma = state.gamma[c];
+                double gammaGradient = dGamma;
+                if (state.savedRenormalized) {
+                    float r = state.savedRenormR[c], d = state.savedRenormD[c];
+                    gamma = LayerState.renormGamma(gamma, r);
+                    gammaGradient = dGamma * r;
+                    if (d != 0) {
+                        gammaGradient += d * sumDy[c];
+                    }
+                }
+                double k = (double) gamma * invStd;
+                coefficients[4 * c] = (float) k;
+                coefficients[4 * c + 1] = (float) (k * invStd * dGamma / valuesPerChannel);
+                coefficients[4 * c + 2] = (float) (k * sumDy[c] / valuesPerChannel);
+                putParams(params, c, channels, shape.isChannelsLast(), state.savedMean[c], 0f, 0f);
+                state.nextGammaGradient[c] = (float) gammaGradient;
+                state.nextBetaGradient[c] = (float) sumDy[c];
+            }
+            int count = (int) shape.elementCount();
+            w.upload(w.x, w.stagingIn, hostX, xOffset, count);
+            w.upload(w.y, w.stagingIn2, hostDy, dyOffset, count); // y holds dy
+            w.dx.atLeast((long) count * Sizeof.FLOAT);
+            w.aimAtOwnBuffers();
+            w.params.atLeast(4L * channels * Sizeof.FLOAT);
+            w.coefficients.atLeast(4L * channels * Sizeof.FLOAT);
+            CudaCalls.check(cuMemcpyHtoD(w.params.pointer(), Pointer.to(params), 4L * channels * Sizeof.FLOAT),
+                    "cuMemcpyHtoD", "params");
+            CudaCalls.check(cuMemcpyHtoD(w.coefficients.pointer(), Pointer.to(coefficients),
+                    4L * channels * Sizeof.FLOAT), "cuMemcpyHtoD", "coefficients");
+            backward.applyOnly(shape, w.stream());
+            w.download(hostDx, dxOffset, w.dx, count);
+            if (state.config.affine()) {
+                state.commitGradients();
+            }
+            s.push(state);
+            lastCallWasBatchForward = false;
+        } catch (CudaException e) {
+            throw CudaCalls.map(e);
+        }
+    }
+
+    /** Channel c's normalization parameters in the kernels' layout (normalize_params.cuh). */
+    private static void putParams(float[] params, int c, int channels, boolean planar, double mean, float scale,
+            float shift) {
+        float hi = (float) mean;
+        float lo = (float) (mean - hi);
+        if (planar) {
+            params[c] = hi;
+            params[channels + c] = lo;
+            params[2 * channels + c] = scale;
+            params[3 * channels + c] = shift;
+        } else {
+            params[4 * c] = hi;
+            params[4 * c + 1] = lo;
+            params[4 * c + 2] = scale;
+            params[4 * c + 3] = shift;
         }
     }
 

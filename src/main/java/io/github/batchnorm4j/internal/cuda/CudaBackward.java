@@ -84,16 +84,28 @@ final class CudaBackward {
             finishArguments(gradSumsNchw, reduce, fromBatch, fromRunning, affine, renorm)
                     .launch((int) blocksPerChannel, geometry.gridY, THREADS, 1, stream);
         }
+        apply(shape, affine, stream);
+    }
+
+    /** dx alone, from the params and coefficients the host put in the workspace; nothing is committed. */
+    void applyOnly(Shape shape, CUstream stream) {
+        w.scratch.atLeast(2L * shape.channels() * Sizeof.FLOAT);
+        apply(shape, false, stream);
+    }
+
+    private void apply(Shape shape, boolean commit, CUstream stream) {
+        int channels = shape.channels();
+        long count = shape.elementCount();
         channelsDivisor = channelsDivisor.or(channels);
         if (shape.isChannelsLast()) {
             gradApplyChannelsLast.arg(count).arg((long) channels).arg(channelsDivisor.multiplier())
-                    .arg(channelsDivisor.log()).arg(affine ? 1 : 0).launch(gridFor(count), 1, THREADS, 1, stream);
+                    .arg(channelsDivisor.log()).arg(commit ? 1 : 0).launch(gridFor(count), 1, THREADS, 1, stream);
         } else {
             boolean vector = shape.spatialSize() % 4 == 0;
             spatialDivisor = spatialDivisor.or(shape.spatialSize());
             gradApplyNchw.arg((long) shape.n() * channels).arg((long) channels).arg(shape.spatialSize())
                     .arg(vector ? 1 : 0).arg(spatialDivisor.multiplier()).arg(spatialDivisor.log())
-                    .arg(channelsDivisor.multiplier()).arg(channelsDivisor.log()).arg(affine ? 1 : 0)
+                    .arg(channelsDivisor.multiplier()).arg(channelsDivisor.log()).arg(commit ? 1 : 0)
                     .launch(gridFor(vector ? count / 4 : count), 1, THREADS, 1, stream);
         }
     }

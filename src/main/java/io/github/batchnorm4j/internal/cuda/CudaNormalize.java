@@ -53,6 +53,11 @@ final class CudaNormalize {
         launch(shape, false, true, update, renorm, stream);
     }
 
+    /** y from x with the parameters the host put in the params buffer; nothing is committed. */
+    void withParams(Shape shape, CUstream stream) {
+        launch(shape, false, false, false, false, stream);
+    }
+
     private void launch(Shape shape, boolean fromRunning, boolean commit, boolean update, boolean renorm,
             CUstream stream) {
         long count = shape.elementCount();
