@@ -124,11 +124,20 @@ final class FitCommand implements Callable<Integer> {
                 if (!synchronize) {
                     return run(x, tensor, layer, batches, null);
                 }
-                try (Collective collective = HazelcastCollective.join(syncMembers, syncRank,
-                        Duration.ofMillis((long) (syncTimeout * 1000)))) {
+                try (Collective collective = joinGroup()) {
                     return run(x, tensor, layer, batches, collective);
                 }
             }
+        }
+    }
+
+    /** This process's member of the group; Hazelcast is optional, so say so where it is missing. */
+    private Collective joinGroup() {
+        try {
+            return HazelcastCollective.join(syncMembers, syncRank, Duration.ofMillis((long) (syncTimeout * 1000)));
+        } catch (NoClassDefFoundError e) {
+            throw new IllegalStateException("--sync-members needs com.hazelcast:hazelcast on the class path "
+                    + "(bn4j.jar has it; " + e.getMessage() + " is missing)");
         }
     }
 
