@@ -4,6 +4,7 @@ import io.github.batchnorm4j.internal.HostArguments;
 import io.github.batchnorm4j.internal.cpu.BatchMoments;
 import io.github.batchnorm4j.sync.Collective;
 import io.github.batchnorm4j.sync.CollectiveException;
+import io.github.batchnorm4j.sync.WorldOfOne;
 
 /**
  * Synchronized batch norm: a layer whose training statistics are those of every worker's batch
@@ -31,6 +32,11 @@ public final class SyncBatchNorm {
     private long lastCount;
     private boolean lastEmpty;
     private Shape lastShape;
+
+    /** A layer in a world of one ({@link WorldOfOne}): the plain layer's results, within rounding. */
+    public SyncBatchNorm(BatchNorm layer) {
+        this(layer, new WorldOfOne());
+    }
 
     public SyncBatchNorm(BatchNorm layer, Collective collective) {
         this.layer = layer;

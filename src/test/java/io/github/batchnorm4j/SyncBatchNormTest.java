@@ -194,7 +194,8 @@ class SyncBatchNormTest {
         float[] x = TestData.activations(new Random(1), shape, 1e3);
         try (BatchNorm plain = BatchNorm.builder(3).build(new CpuBackend());
                 BatchNorm alone = BatchNorm.builder(3).build(new CpuBackend())) {
-            SyncBatchNorm sync = new SyncBatchNorm(alone, new WorldOfOne());
+            SyncBatchNorm sync = new SyncBatchNorm(alone);
+            assertEquals(1, sync.collective().worldSize());
             float[] y1 = new float[x.length], y2 = new float[x.length];
             plain.forwardTraining(shape, x, y1);
             sync.forwardTraining(shape, x, y2);
