@@ -313,14 +313,8 @@ public final class BatchNorm implements AutoCloseable {
         }
         backend.pull(state);
         for (int c = 0; c < config.channels(); c++) {
-            double gammaGradient = sumDyCentered[c] * state.savedInvStd[c];
-            if (state.savedRenormalized) {
-                gammaGradient *= state.savedRenormR[c];
-                if (state.savedRenormD[c] != 0) {
-                    gammaGradient += state.savedRenormD[c] * sumDy[c];
-                }
-            }
-            state.nextGammaGradient[c] = (float) gammaGradient;
+            double sumDyXhat = sumDyCentered[c] * state.savedInvStd[c];
+            state.nextGammaGradient[c] = (float) state.gammaGradient(c, sumDyXhat, sumDy[c]);
             state.nextBetaGradient[c] = (float) sumDy[c];
         }
         state.commitGradients();

@@ -99,6 +99,28 @@ public final class LayerState {
         d[c] = (float) Math.min(Math.max(shift, -renormDmax), renormDmax);
     }
 
+    /**
+     * The gamma the latest forward's xhat was multiplied by, which dx flows through: gamma, or
+     * gamma * r after a Batch Renormalization forward (r a constant).
+     */
+    public float backwardGamma(int c) {
+        return savedRenormalized ? renormGamma(gamma[c], savedRenormR[c]) : gamma[c];
+    }
+
+    /**
+     * d loss / d gamma of channel c from sum(dy * xhat) and sum(dy): the first, or after a Batch
+     * Renormalization forward r * sum(dy * xhat) + d * sum(dy) (the d term skipped at d = 0, so
+     * rmax 1, dmax 0 is plain batch norm bit for bit).
+     */
+    public double gammaGradient(int c, double sumDyXhat, double sumDy) {
+        if (!savedRenormalized) {
+            return sumDyXhat;
+        }
+        double gradient = sumDyXhat * savedRenormR[c];
+        float d = savedRenormD[c];
+        return d == 0 ? gradient : gradient + d * sumDy;
+    }
+
     /** gamma * r, the scale a renormalizing forward multiplies xhat by (gamma itself when r = 1). */
     public static float renormGamma(float gamma, float r) {
         return gamma * r;

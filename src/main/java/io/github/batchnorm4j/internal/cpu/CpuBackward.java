@@ -41,20 +41,9 @@ final class CpuBackward {
         float channelInvStd = state.savedInvStd[c];
         double dBeta = sumDy;
         double dGamma = sumDyCentered * channelInvStd; // sum(dy * xhat)
-        float gamma = state.gamma[c];
-        double gammaGradient = dGamma;
-        if (state.savedRenormalized) {
-            // y = gamma * (xhat * r + d) + beta with r, d constant: dx flows through gamma * r,
-            // d loss / d gamma = r * sum(dy * xhat) + d * sum(dy)
-            float r = state.savedRenormR[c], d = state.savedRenormD[c];
-            gamma = LayerState.renormGamma(gamma, r);
-            gammaGradient = dGamma * r;
-            if (d != 0) {
-                gammaGradient += d * dBeta;
-            }
-        }
+        float gamma = state.backwardGamma(c); // gamma * r after Batch Renormalization
         if (state.config.affine()) {
-            state.nextGammaGradient[c] = (float) gammaGradient;
+            state.nextGammaGradient[c] = (float) state.gammaGradient(c, dGamma, dBeta);
             state.nextBetaGradient[c] = (float) dBeta;
         }
         double k = (double) gamma * channelInvStd;

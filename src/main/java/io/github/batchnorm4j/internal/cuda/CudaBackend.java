@@ -201,22 +201,12 @@ public final class CudaBackend implements BatchNormBackend {
             for (int c = 0; c < channels; c++) {
                 float invStd = state.savedInvStd[c];
                 double dGamma = sumDyCentered[c] * invStd;
-                float gamma = state.gamma[c];
-                double gammaGradient = dGamma;
-                if (state.savedRenormalized) {
-                    float r = state.savedRenormR[c], d = state.savedRenormD[c];
-                    gamma = LayerState.renormGamma(gamma, r);
-                    gammaGradient = dGamma * r;
-                    if (d != 0) {
-                        gammaGradient += d * sumDy[c];
-                    }
-                }
-                double k = (double) gamma * invStd;
+                double k = (double) state.backwardGamma(c) * invStd;
                 coefficients[4 * c] = (float) k;
                 coefficients[4 * c + 1] = (float) (k * invStd * dGamma / valuesPerChannel);
                 coefficients[4 * c + 2] = (float) (k * sumDy[c] / valuesPerChannel);
                 putParams(params, c, channels, shape.isChannelsLast(), state.savedMean[c], 0f, 0f);
-                state.nextGammaGradient[c] = (float) gammaGradient;
+                state.nextGammaGradient[c] = (float) state.gammaGradient(c, dGamma, sumDy[c]);
                 state.nextBetaGradient[c] = (float) sumDy[c];
             }
             int count = (int) shape.elementCount();
