@@ -131,8 +131,15 @@ final class FitCommand implements Callable<Integer> {
         }
     }
 
+    /**
+     * Hazelcast's own warnings (a lost connection, with its stack trace) would bury the command's
+     * one-line message; a failed step says which rank was lost. Held so the level stays set.
+     */
+    private static final java.util.logging.Logger HAZELCAST_LOG = java.util.logging.Logger.getLogger("com.hazelcast");
+
     /** This process's member of the group; Hazelcast is optional, so say so where it is missing. */
     private Collective joinGroup() {
+        HAZELCAST_LOG.setLevel(java.util.logging.Level.SEVERE);
         try {
             return HazelcastCollective.join(syncMembers, syncRank, Duration.ofMillis((long) (syncTimeout * 1000)));
         } catch (NoClassDefFoundError e) {

@@ -40,6 +40,8 @@ import java.util.logging.Logger;
  */
 public final class HazelcastCollective implements Collective {
     private static final String RANK = "bn4j.rank";
+    /** Held, so that the level set on it is not lost with a collected logger. */
+    private static final Logger HAZELCAST_LOG = Logger.getLogger("com.hazelcast");
     private static final String TOPIC = "bn4j-sync";
     /** step, rank, length: the head of a message; the values follow as doubles. */
     private static final int HEAD = Long.BYTES + 2 * Integer.BYTES;
@@ -97,7 +99,9 @@ public final class HazelcastCollective implements Collective {
             throw new IllegalArgumentException("rank " + rank + " is not one of the " + members.size()
                     + " members " + members);
         }
-        Logger.getLogger("com.hazelcast").setLevel(Level.WARNING);
+        if (HAZELCAST_LOG.getLevel() == null) {
+            HAZELCAST_LOG.setLevel(Level.WARNING); // its INFO lines are many; an application's own level stands
+        }
         String[] own = hostAndPort(members.get(rank));
         Config config = new Config();
         config.setClusterName("bn4j-sync-" + Integer.toHexString(String.join(",", members).hashCode()));
