@@ -295,12 +295,7 @@ public final class BatchNorm implements AutoCloseable {
         float[] invStd = new float[channels];
         float[] r = config.batchRenormalization() ? new float[channels] : null;
         float[] d = config.batchRenormalization() ? new float[channels] : null;
-        for (int c = 0; c < channels; c++) {
-            invStd[c] = LayerState.invStd(variance[c], config.eps());
-            if (r != null) {
-                state.renormCorrection(c, mean[c], variance[c], r, d);
-            }
-        }
+        state.batchCorrections(mean, variance, invStd, r, d);
         state.commitBatch(null, mean, variance, invStd, config.trackRunningStats(), r, d, count);
         backend.push(state);
     }

@@ -100,6 +100,20 @@ public final class LayerState {
     }
 
     /**
+     * What a training forward derives per channel from outside batch statistics (synchronized
+     * batch norm): 1/sqrt(variance + eps) into {@code invStd} and, where {@code r} is not null,
+     * Batch Renormalization's r and d.
+     */
+    public void batchCorrections(double[] mean, double[] variance, float[] invStd, float[] r, float[] d) {
+        for (int c = 0; c < config.channels(); c++) {
+            invStd[c] = invStd(variance[c], config.eps());
+            if (r != null) {
+                renormCorrection(c, mean[c], variance[c], r, d);
+            }
+        }
+    }
+
+    /**
      * The gamma the latest forward's xhat was multiplied by, which dx flows through: gamma, or
      * gamma * r after a Batch Renormalization forward (r a constant).
      */

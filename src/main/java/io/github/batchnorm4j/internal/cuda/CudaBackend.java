@@ -157,11 +157,10 @@ public final class CudaBackend implements BatchNormBackend {
             boolean renorm = state.config.batchRenormalization();
             float[] invStd = new float[channels], params = new float[4 * channels];
             float[] r = renorm ? new float[channels] : null, d = renorm ? new float[channels] : null;
+            state.batchCorrections(mean, variance, invStd, r, d);
             for (int c = 0; c < channels; c++) {
-                invStd[c] = LayerState.invStd(variance[c], state.config.eps());
                 float gamma = state.gamma[c], beta = state.beta[c];
                 if (renorm) {
-                    state.renormCorrection(c, mean[c], variance[c], r, d);
                     beta = LayerState.renormBeta(gamma, beta, d[c]);
                     gamma = LayerState.renormGamma(gamma, r[c]);
                 }
