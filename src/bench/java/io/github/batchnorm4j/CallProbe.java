@@ -61,7 +61,7 @@ public final class CallProbe {
         double[] measured = Arrays.copyOfRange(perCall, blocks / 4, blocks);
         Arrays.sort(measured);
         System.out.printf("%s %s, %d threads%s: min %.1f us, p25 %.1f, median %.1f%n", args[0], op,
-                BatchNorm.cpuThreads(), gapNanos > 0 ? ", " + gapNanos / 1000 + " us between calls" : "",
+                BatchNormRuntime.cpuThreads(), gapNanos > 0 ? ", " + gapNanos / 1000 + " us between calls" : "",
                 measured[0], measured[measured.length / 4], measured[measured.length / 2]);
     }
 }

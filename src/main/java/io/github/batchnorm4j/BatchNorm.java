@@ -1,14 +1,11 @@
 package io.github.batchnorm4j;
 
-import io.github.batchnorm4j.internal.Backends;
 import io.github.batchnorm4j.internal.BatchNormBackend;
 import io.github.batchnorm4j.internal.HostArguments;
-import io.github.batchnorm4j.internal.HostStaging;
-import io.github.batchnorm4j.internal.LayerGuard;
+import io.github.batchnorm4j.internal.LayerCore;
+import io.github.batchnorm4j.internal.LayerCore.Need;
+import io.github.batchnorm4j.internal.LayerCore.Operation;
 import io.github.batchnorm4j.internal.LayerState;
-import io.github.batchnorm4j.internal.cpu.RunSums;
-import io.github.batchnorm4j.internal.cpu.WorkerPool;
-import io.github.batchnorm4j.internal.cuda.CudaBackend;
 import io.github.batchnorm4j.internal.io.StateFile;
 import java.io.IOException;
 import java.nio.FloatBuffer;
@@ -31,22 +28,16 @@ import java.nio.file.Path;
  * running statistics, count, saved statistics) is as it was before the call; output contents are
  * then unspecified.
  *
- * <p>A layer is not thread-safe: use from two threads at once is detected and refused. Different
- * layers may be used from different threads freely.
+ * <p>A layer is not thread-safe: every method but {@link #config}, {@link #backendName} and
+ * {@link #close} claims the layer while it runs, so use from two threads at once is refused with
+ * an IllegalStateException, and a close while a call runs frees memory only when that call ends.
+ * Different layers may be used from different threads freely.
  */
 public final class BatchNorm implements AutoCloseable {
-    private final BatchNormConfig config;
-    final LayerState state;
-    private final BatchNormBackend backend;
-    private DeviceBatchNorm device;
-    private final LayerGuard guard = new LayerGuard();
-
-    private final HostStaging staging = new HostStaging();
+    private final LayerCore core;
 
     BatchNorm(BatchNormConfig config, BatchNormBackend backend) {
-        this.config = config;
-        this.state = new LayerState(config);
-        this.backend = backend;
+        this.core = new LayerCore(config, backend);
     }
 
     /** A builder for a layer with {@code channels} channels and PyTorch's defaults otherwise. */
@@ -56,40 +47,22 @@ public final class BatchNorm implements AutoCloseable {
 
     /**
      * A new layer with the settings and the state recorded in {@code file} (written by
-     * {@link #save}). For a plain PyTorch state_dict, build the layer and call {@link #loadState}.
+     * {@link #save}). For a plain PyTorch state_dict, build the layer and call {@link #load}.
      */
-    public static BatchNorm load(Path file) throws IOException {
+    public static BatchNorm fromFile(Path file) throws IOException {
         StateFile stored = StateFile.read(file);
-        BatchNorm layer = stored.recordedLayer(file);
-        stored.applyTo(layer.state);
-        layer.backend.push(layer.state);
+        BatchNorm layer = BatchNormBuilder.buildRecorded(stored.recordedSettings(file), file);
+        try {
+            layer.core.write(Need.NOTHING, stored::applyTo);
+        } catch (IOException | RuntimeException | Error e) {
+            layer.close(); // the layer is the caller's only once it holds the file's state
+            throw e;
+        }
         return layer;
     }
 
     public BatchNormConfig config() {
-        return config;
-    }
-
-    /**
-     * The backend that new layers get, and why: {@code cuda: <device>} or {@code cpu: <reason>}.
-     * Probes for CUDA once per JVM.
-     */
-    public static String backendReport() {
-        return Backends.describe();
-    }
-
-    /**
-     * Which implementation of the CPU loops this JVM runs: the Vector API (the JVM was started
-     * with {@code --add-modules jdk.incubator.vector}) or the plain-Java twin, with how to get the
-     * other. Results are bitwise the same; the speed is not.
-     */
-    public static String cpuLoopsReport() {
-        return RunSums.describe();
-    }
-
-    /** Worker threads the CPU path splits each call over ({@code -Dbatchnorm4j.cpu.threads}, else the cores). */
-    public static int cpuThreads() {
-        return WorkerPool.shared().threads();
+        return core.config();
     }
 
     /**
@@ -100,23 +73,17 @@ public final class BatchNorm implements AutoCloseable {
      * @throws IllegalStateException when the layer runs on the CPU, or is closed
      */
     public DeviceBatchNorm device() {
-        requireOpen();
-        if (!(backend instanceof CudaBackend cuda)) {
-            throw new IllegalStateException("this layer runs on the " + backend.name() + " backend; device pointers "
-                    + "need the cuda backend (" + Backends.describe() + ")");
+        if (!core.hasDevice()) {
+            throw new IllegalStateException("this layer runs on the " + core.backendName() + " backend; device "
+                    + "pointers need the cuda backend (" + BatchNormRuntime.backendReport() + ")");
         }
-        if (device == null) {
-            device = new DeviceBatchNorm(this, cuda);
-        }
-        return device;
+        return new DeviceBatchNorm(core); // a view: it holds nothing but the core
     }
 
     /** The backend that runs this layer's arithmetic, such as {@code cpu}. */
     public String backendName() {
-        return backend.name();
+        return core.backendName();
     }
-
-    // ---- forward ----
 
     /** Training forward on arrays holding exactly {@code shape.elementCount()} floats. See the class comment. */
     public void forwardTraining(Shape shape, float[] x, float[] y) {
@@ -125,33 +92,12 @@ public final class BatchNorm implements AutoCloseable {
 
     /** Training forward reading x from {@code xOffset} and writing y from {@code yOffset}. */
     public void forwardTraining(Shape shape, float[] x, int xOffset, float[] y, int yOffset) {
-        enter(shape, true);
-        try {
-            int count = HostArguments.hostCount(shape);
-            HostArguments.checkRange("x", x, xOffset, count, shape);
-            HostArguments.checkRange("y", y, yOffset, count, shape);
-            HostArguments.checkNoPartialOverlap(x, xOffset, y, yOffset, count);
-            backend.forwardTraining(state, shape, x, xOffset, y, yOffset);
-        } finally {
-            exit();
-        }
+        core.run(Operation.TRAINING, shape, x, xOffset, null, 0, y, yOffset);
     }
 
     /** Training forward from x's position to y's position; buffer positions are left unchanged. */
     public void forwardTraining(Shape shape, FloatBuffer x, FloatBuffer y) {
-        enter(shape, true);
-        try {
-            int count = HostArguments.hostCount(shape);
-            HostArguments.checkBuffer("x", x, count, shape, false);
-            HostArguments.checkBuffer("y", y, count, shape, true);
-            float[] xs = staging.input(x, count, 0);
-            float[] ys = staging.outputArray(y, count, 1);
-            HostArguments.checkNoPartialOverlap(xs, HostStaging.offset(x, xs), ys, HostStaging.offset(y, ys), count);
-            backend.forwardTraining(state, shape, xs, HostStaging.offset(x, xs), ys, HostStaging.offset(y, ys));
-            HostStaging.finishOutput(y, ys, count);
-        } finally {
-            exit();
-        }
+        core.run(Operation.TRAINING, shape, x, null, y);
     }
 
     /** Inference forward with the running statistics, on arrays of exactly the shape's size. */
@@ -165,40 +111,18 @@ public final class BatchNorm implements AutoCloseable {
      * (as PyTorch does), which needs more than one value per channel.
      */
     public void forwardInference(Shape shape, float[] x, int xOffset, float[] y, int yOffset) {
-        enter(shape, !config.trackRunningStats());
-        try {
-            int count = HostArguments.hostCount(shape);
-            HostArguments.checkRange("x", x, xOffset, count, shape);
-            HostArguments.checkRange("y", y, yOffset, count, shape);
-            HostArguments.checkNoPartialOverlap(x, xOffset, y, yOffset, count);
-            backend.forwardInference(state, shape, x, xOffset, y, yOffset);
-        } finally {
-            exit();
-        }
+        core.run(Operation.INFERENCE, shape, x, xOffset, null, 0, y, yOffset);
     }
 
     /** Inference forward from x's position to y's position; buffer positions are left unchanged. */
     public void forwardInference(Shape shape, FloatBuffer x, FloatBuffer y) {
-        enter(shape, !config.trackRunningStats());
-        try {
-            int count = HostArguments.hostCount(shape);
-            HostArguments.checkBuffer("x", x, count, shape, false);
-            HostArguments.checkBuffer("y", y, count, shape, true);
-            float[] xs = staging.input(x, count, 0);
-            float[] ys = staging.outputArray(y, count, 1);
-            HostArguments.checkNoPartialOverlap(xs, HostStaging.offset(x, xs), ys, HostStaging.offset(y, ys), count);
-            backend.forwardInference(state, shape, xs, HostStaging.offset(x, xs), ys, HostStaging.offset(y, ys));
-            HostStaging.finishOutput(y, ys, count);
-        } finally {
-            exit();
-        }
+        core.run(Operation.INFERENCE, shape, x, null, y);
     }
-
-    // ---- backward ----
 
     /** Backward on arrays of exactly the shape's size. See {@link #backward(Shape, float[], int, float[], int, float[], int)}. */
     public void backward(Shape shape, float[] x, float[] dy, float[] dx) {
-        backward(shape, HostArguments.exact("x", x, shape), 0, HostArguments.exact("dy", dy, shape), 0, HostArguments.exact("dx", dx, shape), 0);
+        backward(shape, HostArguments.exact("x", x, shape), 0, HostArguments.exact("dy", dy, shape), 0,
+                HostArguments.exact("dx", dx, shape), 0);
     }
 
     /**
@@ -213,176 +137,57 @@ public final class BatchNorm implements AutoCloseable {
      * dx is then undefined.
      */
     public void backward(Shape shape, float[] x, int xOffset, float[] dy, int dyOffset, float[] dx, int dxOffset) {
-        enter(shape, false);
-        try {
-            state.checkBackwardShape(shape);
-            int count = HostArguments.hostCount(shape);
-            HostArguments.checkRange("x", x, xOffset, count, shape);
-            HostArguments.checkRange("dy", dy, dyOffset, count, shape);
-            HostArguments.checkRange("dx", dx, dxOffset, count, shape);
-            HostArguments.checkNoPartialOverlap(dy, dyOffset, dx, dxOffset, count);
-            HostArguments.checkNoPartialOverlap(x, xOffset, dx, dxOffset, count);
-            backend.backward(state, shape, x, xOffset, dy, dyOffset, dx, dxOffset);
-        } finally {
-            exit();
-        }
+        core.run(Operation.BACKWARD, shape, x, xOffset, dy, dyOffset, dx, dxOffset);
     }
 
     /** Backward on buffers, from their positions; positions are left unchanged. */
     public void backward(Shape shape, FloatBuffer x, FloatBuffer dy, FloatBuffer dx) {
-        enter(shape, false);
-        try {
-            state.checkBackwardShape(shape);
-            int count = HostArguments.hostCount(shape);
-            HostArguments.checkBuffer("x", x, count, shape, false);
-            HostArguments.checkBuffer("dy", dy, count, shape, false);
-            HostArguments.checkBuffer("dx", dx, count, shape, true);
-            float[] xs = staging.input(x, count, 0);
-            float[] dys = staging.input(dy, count, 1);
-            float[] dxs = staging.outputArray(dx, count, 2);
-            HostArguments.checkNoPartialOverlap(dys, HostStaging.offset(dy, dys), dxs, HostStaging.offset(dx, dxs), count);
-            HostArguments.checkNoPartialOverlap(xs, HostStaging.offset(x, xs), dxs, HostStaging.offset(dx, dxs), count);
-            backend.backward(state, shape, xs, HostStaging.offset(x, xs), dys, HostStaging.offset(dy, dys), dxs, HostStaging.offset(dx, dxs));
-            HostStaging.finishOutput(dx, dxs, count);
-        } finally {
-            exit();
-        }
+        core.run(Operation.BACKWARD, shape, x, dy, dx);
     }
 
-    // ---- synchronized batch norm (SyncBatchNorm) ----
-
-    /** Training forward with given batch statistics over {@code count} values (every worker's). */
-    void forwardTrainingWithStatistics(Shape shape, float[] x, float[] y, double[] mean, double[] variance,
-            long count) {
-        enter(shape, false); // this worker's share may hold one value per channel; the whole has more
-        try {
-            int elements = HostArguments.hostCount(shape);
-            HostArguments.checkRange("x", x, 0, elements, shape);
-            HostArguments.checkRange("y", y, 0, elements, shape);
-            HostArguments.checkNoPartialOverlap(x, 0, y, 0, elements);
-            backend.forwardTrainingWithStatistics(state, shape, x, 0, y, 0, mean, variance, count);
-        } finally {
-            exit();
-        }
+    /** The core, for {@link SyncBatchNorm}'s steps. */
+    LayerCore core() {
+        return core;
     }
-
-    /** Backward of {@link #forwardTrainingWithStatistics} with given (all-reduced) sums. */
-    void backwardWithSums(Shape shape, float[] x, float[] dy, float[] dx, double[] sumDy, double[] sumDyCentered,
-            long count) {
-        enter(shape, false);
-        try {
-            state.checkBackwardShape(shape);
-            int elements = HostArguments.hostCount(shape);
-            HostArguments.checkRange("x", x, 0, elements, shape);
-            HostArguments.checkRange("dy", dy, 0, elements, shape);
-            HostArguments.checkRange("dx", dx, 0, elements, shape);
-            HostArguments.checkNoPartialOverlap(dy, 0, dx, 0, elements);
-            HostArguments.checkNoPartialOverlap(x, 0, dx, 0, elements);
-            backend.backwardWithSums(state, shape, x, 0, dy, 0, dx, 0, sumDy, sumDyCentered, count);
-        } finally {
-            exit();
-        }
-    }
-
-    /**
-     * A worker with no values of its own in a synchronized step: commits the step's statistics
-     * (and running update) as the others do, so every worker's state stays the same.
-     */
-    void commitEmptyForward(double[] mean, double[] variance, long count) {
-        requireOpen();
-        backend.pull(state);
-        int channels = config.channels();
-        float[] invStd = new float[channels];
-        float[] r = config.batchRenormalization() ? new float[channels] : null;
-        float[] d = config.batchRenormalization() ? new float[channels] : null;
-        state.batchCorrections(mean, variance, invStd, r, d);
-        state.commitBatch(null, mean, variance, invStd, config.trackRunningStats(), r, d, count);
-        backend.push(state);
-    }
-
-    /** A worker with no values of its own in a synchronized backward: the gradients of the sums. */
-    void commitEmptyBackward(double[] sumDy, double[] sumDyCentered) {
-        requireOpen();
-        if (!config.affine()) {
-            return;
-        }
-        backend.pull(state);
-        for (int c = 0; c < config.channels(); c++) {
-            double sumDyXhat = sumDyCentered[c] * state.savedInvStd[c];
-            state.nextGammaGradient[c] = (float) state.gammaGradient(c, sumDyXhat, sumDy[c]);
-            state.nextBetaGradient[c] = (float) sumDy[c];
-        }
-        state.commitGradients();
-        backend.push(state);
-    }
-
-    /** The exact mean the latest forward subtracted (a synchronized backward's local sums need it). */
-    double[] savedMeanExact() {
-        requireForward();
-        backend.pull(state);
-        return state.savedMean.clone();
-    }
-
-    // ---- parameters and statistics ----
 
     /** A copy of gamma (the per-channel scale). */
     public float[] gamma() {
-        requireAffine();
-        backend.pull(state);
-        return state.gamma.clone();
+        return core.read(Need.AFFINE, s -> s.gamma.clone());
     }
 
     /** A copy of beta (the per-channel shift). */
     public float[] beta() {
-        requireAffine();
-        backend.pull(state);
-        return state.beta.clone();
+        return core.read(Need.AFFINE, s -> s.beta.clone());
     }
 
     /** Sets gamma from a copy of {@code values}: C finite floats. */
     public void setGamma(float[] values) {
-        requireAffine();
-        backend.pull(state);
-        state.setChannelValues("gamma", values, state.gamma, false);
-        backend.push(state);
+        core.write(Need.AFFINE, s -> s.setChannelValues("gamma", values, s.gamma, false));
     }
 
     /** Sets beta from a copy of {@code values}: C finite floats. */
     public void setBeta(float[] values) {
-        requireAffine();
-        backend.pull(state);
-        state.setChannelValues("beta", values, state.beta, false);
-        backend.push(state);
+        core.write(Need.AFFINE, s -> s.setChannelValues("beta", values, s.beta, false));
     }
 
     /** A copy of the running mean. */
     public float[] runningMean() {
-        requireTracking();
-        backend.pull(state);
-        return state.runningMean.clone();
+        return core.read(Need.TRACKING, s -> s.runningMean.clone());
     }
 
     /** A copy of the running variance. */
     public float[] runningVar() {
-        requireTracking();
-        backend.pull(state);
-        return state.runningVar.clone();
+        return core.read(Need.TRACKING, s -> s.runningVar.clone());
     }
 
     /** Sets the running mean: C finite floats. */
     public void setRunningMean(float[] values) {
-        requireTracking();
-        backend.pull(state);
-        state.setChannelValues("running mean", values, state.runningMean, false);
-        backend.push(state);
+        core.write(Need.TRACKING, s -> s.setChannelValues("running mean", values, s.runningMean, false));
     }
 
     /** Sets the running variance: C finite, non-negative floats. */
     public void setRunningVar(float[] values) {
-        requireTracking();
-        backend.pull(state);
-        state.setChannelValues("running variance", values, state.runningVar, true);
-        backend.push(state);
+        core.write(Need.TRACKING, s -> s.setChannelValues("running variance", values, s.runningVar, true));
     }
 
     /**
@@ -393,27 +198,8 @@ public final class BatchNorm implements AutoCloseable {
      * nothing.
      */
     public void setRunningStatistics(PopulationStatistics population) {
-        requireTracking();
-        if (population.channels() != config.channels()) {
-            throw new IllegalArgumentException("population statistics have C=" + population.channels()
-                    + " but the layer has C=" + config.channels());
-        }
-        double[] mean = population.mean();
-        double[] variance = population.variance(config.runningVariance());
-        float[] newMean = new float[mean.length], newVar = new float[mean.length];
-        for (int c = 0; c < mean.length; c++) {
-            newMean[c] = (float) mean[c];
-            newVar[c] = (float) variance[c];
-            if (!Float.isFinite(newMean[c]) || !Float.isFinite(newVar[c])) {
-                throw new IllegalArgumentException("population statistics of channel " + c + " (mean " + mean[c]
-                        + ", variance " + variance[c] + ") do not fit a float");
-            }
-        }
-        backend.pull(state);
-        state.setChannelValues("population mean", newMean, state.runningMean, false);
-        state.setChannelValues("population variance", newVar, state.runningVar, true);
-        state.numBatchesTracked = population.batches();
-        backend.push(state);
+        core.write(Need.TRACKING, s -> s.setRunningStatistics(population.channels(), population::mean,
+                () -> population.variance(s.config.runningVariance()), population.batches()));
     }
 
     /**
@@ -425,35 +211,17 @@ public final class BatchNorm implements AutoCloseable {
      *     inference then uses each batch's own, which no fixed map describes)
      */
     public InferenceAffine inferenceAffine() {
-        requireTracking();
-        backend.pull(state);
-        int channels = config.channels();
-        double[] scale = new double[channels], shift = new double[channels];
-        for (int c = 0; c < channels; c++) {
-            double gamma = config.affine() ? state.gamma[c] : 1.0;
-            double beta = config.affine() ? state.beta[c] : 0.0;
-            scale[c] = gamma / Math.sqrt(state.runningVar[c] + config.eps());
-            shift[c] = beta - scale[c] * state.runningMean[c];
-        }
-        return new InferenceAffine(scale, shift);
+        return core.read(Need.TRACKING, LayerState::inferenceAffine);
     }
 
     /** How many training batches the running statistics have seen (t, PyTorch's num_batches_tracked). */
     public long numBatchesTracked() {
-        requireTracking();
-        backend.pull(state);
-        return state.numBatchesTracked;
+        return core.read(Need.TRACKING, s -> s.numBatchesTracked);
     }
 
     /** Sets t, which the cumulative average and bias correction weigh the next batch by. */
     public void setNumBatchesTracked(long count) {
-        requireTracking();
-        if (count < 0) {
-            throw new IllegalArgumentException("num_batches_tracked must be >= 0, got " + count);
-        }
-        backend.pull(state);
-        state.numBatchesTracked = count;
-        backend.push(state);
+        core.write(Need.TRACKING, s -> s.setNumBatchesTracked(count));
     }
 
     /**
@@ -465,63 +233,47 @@ public final class BatchNorm implements AutoCloseable {
      * capture.
      */
     public void setRenormLimits(double rmax, double dmax) {
-        requireRenormalization();
-        BatchNormConfig.checkRenormLimits(rmax, dmax);
-        state.renormRmax = rmax;
-        state.renormDmax = dmax;
+        core.readHostOnly(Need.RENORMALIZATION, s -> {
+            BatchNormConfig.checkRenormLimits(rmax, dmax);
+            s.renormRmax = rmax;
+            s.renormDmax = dmax;
+            return null;
+        });
     }
 
-    /** Batch Renormalization's current rmax. */
+    /** Batch Renormalization's current rmax (the builder's, {@link BatchNormConfig#initialRenormRmax}, until set). */
     public double renormRmax() {
-        requireRenormalization();
-        return state.renormRmax;
+        return core.readHostOnly(Need.RENORMALIZATION, s -> s.renormRmax);
     }
 
     /** Batch Renormalization's current dmax. */
     public double renormDmax() {
-        requireRenormalization();
-        return state.renormDmax;
+        return core.readHostOnly(Need.RENORMALIZATION, s -> s.renormDmax);
     }
 
     /** The mean the latest forward subtracted (batch mean in training), as float. */
     public float[] savedMean() {
-        requireForward();
-        backend.pull(state);
-        float[] copy = new float[config.channels()];
-        for (int c = 0; c < copy.length; c++) {
-            copy[c] = (float) state.savedMean[c];
-        }
-        return copy;
+        return core.read(Need.FORWARD, LayerState::savedMeanAsFloat);
     }
 
     /** 1/sqrt(var + eps) the latest forward used, as saved for backward. */
     public float[] savedInvStd() {
-        requireForward();
-        backend.pull(state);
-        return state.savedInvStd.clone();
+        return core.read(Need.FORWARD, s -> s.savedInvStd.clone());
     }
 
     /** d loss / d gamma from the latest backward. */
     public float[] gammaGradient() {
-        requireAffine();
-        backend.pull(state);
-        return state.gammaGradient.clone();
+        return core.read(Need.AFFINE, s -> s.gammaGradient.clone());
     }
 
     /** d loss / d beta from the latest backward. */
     public float[] betaGradient() {
-        requireAffine();
-        backend.pull(state);
-        return state.betaGradient.clone();
+        return core.read(Need.AFFINE, s -> s.betaGradient.clone());
     }
-
-    // ---- persistence ----
 
     /** Writes parameters, running statistics and settings to an {@code .npz} file, atomically. */
     public void save(Path file) throws IOException {
-        requireOpen();
-        backend.pull(state);
-        StateFile.write(file, StateFile.membersOf(state));
+        StateFile.write(file, core.read(Need.NOTHING, StateFile::membersOf)); // a snapshot, written unclaimed
     }
 
     /**
@@ -530,78 +282,19 @@ public final class BatchNorm implements AutoCloseable {
      * checked (name, dtype, shape against this layer's C, finite, variance non-negative) before
      * anything changes.
      */
-    public void loadState(Path file) throws IOException {
-        requireOpen();
-        StateFile stored = StateFile.read(file); // read and checked before the device is touched
-        backend.pull(state);
-        stored.applyTo(state);
-        backend.push(state);
+    public void load(Path file) throws IOException {
+        StateFile stored = StateFile.read(file); // read and checked before the layer is claimed
+        core.write(Need.NOTHING, stored::applyTo);
     }
 
-    /** Releases the backend's memory. Idempotent; every later call but close throws. */
+    /** Releases the backend's memory, now or when a running call ends. Idempotent; every later call but close throws. */
     @Override
     public void close() {
-        if (guard.close()) {
-            releaseMemory();
-        }
-    }
-
-    /** The backend's memory and the staging arrays: after close a layer holds only its C-sized state. */
-    private void releaseMemory() {
-        backend.close();
-        staging.release();
+        core.close();
     }
 
     @Override
     public String toString() {
-        return config + " on " + backend.name();
-    }
-
-    // ---- validation ----
-
-    void enter(Shape shape, boolean needsBatchStatistics) {
-        guard.enter(shape, config.channels(), needsBatchStatistics);
-    }
-
-    void exit() {
-        if (guard.exit()) {
-            releaseMemory();
-        }
-    }
-
-    private void requireOpen() {
-        guard.requireOpen();
-    }
-
-    void requireOpenForDevice() {
-        guard.requireOpen();
-    }
-
-    private void requireAffine() {
-        requireOpen();
-        if (!config.affine()) {
-            throw new IllegalStateException("layer was built with affine(false): it has no gamma or beta");
-        }
-    }
-
-    private void requireTracking() {
-        requireOpen();
-        if (!config.trackRunningStats()) {
-            throw new IllegalStateException("layer was built with trackRunningStats(false): it has no running statistics");
-        }
-    }
-
-    private void requireRenormalization() {
-        requireOpen();
-        if (!config.batchRenormalization()) {
-            throw new IllegalStateException("layer was built without batchRenormalization(rmax, dmax)");
-        }
-    }
-
-    private void requireForward() {
-        requireOpen();
-        if (state.savedShape == null) {
-            throw new IllegalStateException("no forward has run yet, so there are no saved statistics");
-        }
+        return config() + " on " + backendName();
     }
 }

@@ -1,7 +1,9 @@
 package io.github.batchnorm4j;
 
-import io.github.batchnorm4j.internal.Backends;
 import io.github.batchnorm4j.internal.BatchNormBackend;
+import io.github.batchnorm4j.internal.backends.Backends;
+import io.github.batchnorm4j.internal.io.StateFile.RecordedSettings;
+import java.nio.file.Path;
 
 /**
  * Settings of a layer, with PyTorch's defaults: eps 1e-5, momentum 0.1, unbiased running
@@ -17,13 +19,10 @@ public final class BatchNormBuilder {
     private boolean biasCorrection;
     private boolean affine = true;
     private boolean trackRunningStats = true;
-    private boolean synchronousCudaErrors = Boolean.getBoolean(SYNCHRONOUS_CUDA_ERRORS_PROPERTY);
+    private boolean synchronousCudaErrors = BatchNormProperty.CUDA_SYNCHRONOUS_ERRORS.booleanValue();
     private boolean batchRenormalization;
     private double renormRmax = Double.NaN;
     private double renormDmax = Double.NaN;
-
-    /** The system property that turns synchronous CUDA errors on for every layer built: {@value}. */
-    public static final String SYNCHRONOUS_CUDA_ERRORS_PROPERTY = "batchnorm4j.cuda.synchronousErrors";
 
     BatchNormBuilder(int channels) {
         this.channels = BatchNormConfig.checkChannels(channels);
@@ -75,8 +74,8 @@ public final class BatchNormBuilder {
 
     /**
      * Whether each CUDA call on device memory synchronizes its stream and throws a bad batch's
-     * error itself, as a debugging aid (default: the system property
-     * {@value #SYNCHRONOUS_CUDA_ERRORS_PROPERTY}, else false). See {@link DeviceBatchNorm}.
+     * error itself, as a debugging aid (default: {@link BatchNormProperty#CUDA_SYNCHRONOUS_ERRORS},
+     * else false). See {@link DeviceBatchNorm}.
      */
     public BatchNormBuilder synchronousCudaErrors(boolean enabled) {
         synchronousCudaErrors = enabled;
@@ -106,9 +105,8 @@ public final class BatchNormBuilder {
 
     /**
      * The layer, on the backend chosen once per JVM: CUDA where a device, its driver and the
-     * kernels load, else the CPU; the system property {@code batchnorm4j.backend} (over the
-     * environment variable {@code BATCHNORM4J_BACKEND}) forces {@code cpu}, {@code cuda} or
-     * {@code auto}. Forcing cuda where it does not work throws {@link IllegalStateException}.
+     * kernels load, else the CPU; {@link BatchNormProperty#BACKEND} (over the environment variable
+     * {@code BATCHNORM4J_BACKEND}) forces {@code cpu}, {@code cuda} or {@code auto}. Forcing cuda where it does not work throws {@link IllegalStateException}.
      */
     public BatchNorm build() {
         BatchNormConfig config = config(); // settings fail before any backend is probed
@@ -118,6 +116,32 @@ public final class BatchNormBuilder {
     /** The layer on a given backend (tests pin the CPU thread count this way). */
     BatchNorm build(BatchNormBackend backend) {
         return new BatchNorm(config(), backend);
+    }
+
+    /** A layer with the settings a state file records; settings the builder refuses name the file. */
+    static BatchNorm buildRecorded(RecordedSettings recorded, Path file) throws StateFileException {
+        BatchNormBuilder builder;
+        try {
+            builder = new BatchNormBuilder(recorded.channels())
+                    .runningVariance(recorded.unbiasedRunningVariance() ? VarianceEstimator.UNBIASED
+                            : VarianceEstimator.BIASED)
+                    .biasCorrection(recorded.biasCorrection())
+                    .affine(recorded.affine())
+                    .trackRunningStats(recorded.trackRunningStats())
+                    .eps(recorded.eps());
+            if (recorded.batchRenormalization()) {
+                builder.batchRenormalization(recorded.renormRmax(), recorded.renormDmax());
+            }
+            if (recorded.cumulativeAverage()) {
+                builder.cumulativeAverage();
+            } else {
+                builder.momentum(recorded.momentum());
+            }
+            builder.config(); // checks the settings together
+        } catch (IllegalArgumentException e) {
+            throw new StateFileException(file, "recorded settings are invalid: " + e.getMessage());
+        }
+        return builder.build();
     }
 
     private BatchNormConfig config() {

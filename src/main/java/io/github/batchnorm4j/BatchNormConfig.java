@@ -94,7 +94,7 @@ public final class BatchNormConfig {
     }
 
     /** Batch Renormalization's clipping limits: r in [1/rmax, rmax] and d in [-dmax, dmax]. */
-    public static void checkRenormLimits(double rmax, double dmax) {
+    static void checkRenormLimits(double rmax, double dmax) {
         if (!(rmax >= 1) || Double.isInfinite(rmax)) {
             throw new IllegalArgumentException("renormalization rmax must be finite and at least 1 (r is clipped to "
                     + "[1/rmax, rmax]), got " + rmax);
@@ -175,12 +175,12 @@ public final class BatchNormConfig {
     }
 
     /** The rmax the layer starts with (see {@code BatchNorm.setRenormLimits}); NaN without renormalization. */
-    public double renormRmax() {
+    public double initialRenormRmax() {
         return renormRmax;
     }
 
     /** The dmax the layer starts with; NaN without renormalization. */
-    public double renormDmax() {
+    public double initialRenormDmax() {
         return renormDmax;
     }
 
@@ -222,11 +222,6 @@ public final class BatchNormConfig {
             base *= base;
         }
         return result;
-    }
-
-    /** How the kernels compute {@link #newBatchWeight}: 0 momentum, 1 cumulative average, 2 bias-corrected. */
-    public int weightMode() {
-        return cumulativeAverage ? 1 : biasCorrection ? 2 : 0;
     }
 
     @Override

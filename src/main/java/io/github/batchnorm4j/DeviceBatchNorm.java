@@ -1,7 +1,8 @@
 package io.github.batchnorm4j;
 
-import io.github.batchnorm4j.internal.cuda.CudaBackend;
-import io.github.batchnorm4j.internal.cuda.DeviceAddress;
+import io.github.batchnorm4j.internal.DeviceEntryPoints.StateMember;
+import io.github.batchnorm4j.internal.LayerCore;
+import io.github.batchnorm4j.internal.LayerCore.Operation;
 import jcuda.driver.CUdeviceptr;
 import jcuda.driver.CUstream;
 
@@ -39,54 +40,25 @@ import jcuda.driver.CUstream;
  * statistics are readable the same way but are written only by the layer (use the setters).
  */
 public final class DeviceBatchNorm {
-    private final BatchNorm layer;
-    private final CudaBackend backend;
+    private final LayerCore core;
 
-    DeviceBatchNorm(BatchNorm layer, CudaBackend backend) {
-        this.layer = layer;
-        this.backend = backend;
+    DeviceBatchNorm(LayerCore core) {
+        this.core = core;
     }
 
     /** Training forward on device memory; see {@link BatchNorm#forwardTraining(Shape, float[], float[])}. */
     public void forwardTraining(Shape shape, CUdeviceptr x, CUdeviceptr y, CUstream stream) {
-        layer.enter(shape, true);
-        try {
-            checkTensor("x", x, shape);
-            checkTensor("y", y, shape);
-            checkNoPartialOverlap("x", x, "y", y, shape);
-            backend.forwardTraining(layer.state, shape, x, y, stream);
-        } finally {
-            layer.exit();
-        }
+        core.runOnDevice(Operation.TRAINING, shape, x, null, y, stream);
     }
 
     /** Inference forward on device memory; see {@link BatchNorm#forwardInference(Shape, float[], float[])}. */
     public void forwardInference(Shape shape, CUdeviceptr x, CUdeviceptr y, CUstream stream) {
-        layer.enter(shape, !layer.config().trackRunningStats());
-        try {
-            checkTensor("x", x, shape);
-            checkTensor("y", y, shape);
-            checkNoPartialOverlap("x", x, "y", y, shape);
-            backend.forwardInference(layer.state, shape, x, y, stream);
-        } finally {
-            layer.exit();
-        }
+        core.runOnDevice(Operation.INFERENCE, shape, x, null, y, stream);
     }
 
     /** Backward on device memory; see {@link BatchNorm#backward(Shape, float[], float[], float[])}. */
     public void backward(Shape shape, CUdeviceptr x, CUdeviceptr dy, CUdeviceptr dx, CUstream stream) {
-        layer.enter(shape, false);
-        try {
-            layer.state.checkBackwardShape(shape);
-            checkTensor("x", x, shape);
-            checkTensor("dy", dy, shape);
-            checkTensor("dx", dx, shape);
-            checkNoPartialOverlap("dy", dy, "dx", dx, shape);
-            checkNoPartialOverlap("x", x, "dx", dx, shape);
-            backend.backward(layer.state, shape, x, dy, dx, stream);
-        } finally {
-            layer.exit();
-        }
+        core.runOnDevice(Operation.BACKWARD, shape, x, dy, dx, stream);
     }
 
     /**
@@ -94,7 +66,7 @@ public final class DeviceBatchNorm {
      * copies are not included. The difference around one call is what that call costs the host.
      */
     public DriverCalls driverCalls() {
-        long[] counts = backend.driverCalls();
+        long[] counts = core.driverCalls();
         return new DriverCalls(counts[0], counts[1], counts[2]);
     }
 
@@ -113,64 +85,31 @@ public final class DeviceBatchNorm {
 
     /** Gamma on the device: C floats the caller's optimizer may update in place. */
     public CUdeviceptr gamma() {
-        return member("gamma");
+        return core.deviceMember(StateMember.GAMMA);
     }
 
     /** Beta on the device: C floats the caller's optimizer may update in place. */
     public CUdeviceptr beta() {
-        return member("beta");
+        return core.deviceMember(StateMember.BETA);
     }
 
     /** d loss / d gamma of the latest backward on the device: C floats, to read. */
     public CUdeviceptr gammaGradient() {
-        return member("gamma gradient");
+        return core.deviceMember(StateMember.GAMMA_GRADIENT);
     }
 
     /** d loss / d beta of the latest backward on the device: C floats, to read. */
     public CUdeviceptr betaGradient() {
-        return member("beta gradient");
+        return core.deviceMember(StateMember.BETA_GRADIENT);
     }
 
     /** The running mean on the device: C floats, to read only. */
     public CUdeviceptr runningMean() {
-        return member("running mean");
+        return core.deviceMember(StateMember.RUNNING_MEAN);
     }
 
     /** The running variance on the device: C floats, to read only. */
     public CUdeviceptr runningVar() {
-        return member("running variance");
-    }
-
-    private CUdeviceptr member(String name) {
-        layer.requireOpenForDevice();
-        if (name.startsWith("gamma") || name.startsWith("beta")) {
-            if (!layer.config().affine()) {
-                throw new IllegalStateException("layer was built with affine(false): it has no gamma or beta");
-            }
-        } else if (!layer.config().trackRunningStats()) {
-            throw new IllegalStateException("layer was built with trackRunningStats(false): it has no running statistics");
-        }
-        return backend.deviceMember(layer.state, name);
-    }
-
-    private void checkTensor(String name, CUdeviceptr pointer, Shape shape) {
-        if (pointer == null) {
-            throw new IllegalArgumentException(name + " must not be null");
-        }
-        backend.checkDeviceRange(name, pointer, bytes(shape), shape);
-    }
-
-    private static void checkNoPartialOverlap(String aName, CUdeviceptr a, String bName, CUdeviceptr b, Shape shape) {
-        long start = DeviceAddress.of(a);
-        long other = DeviceAddress.of(b);
-        long bytes = bytes(shape);
-        if (start != other && start < other + bytes && other < start + bytes) {
-            throw new IllegalArgumentException(aName + " and " + bName + " partly overlap (" + (other - start)
-                    + " bytes apart, " + bytes + " each): use the same pointer for in-place, or separate memory");
-        }
-    }
-
-    private static long bytes(Shape shape) {
-        return shape.elementCount() * Float.BYTES;
+        return core.deviceMember(StateMember.RUNNING_VAR);
     }
 }

@@ -14,9 +14,13 @@ public final class InferenceAffine {
     private final double[] scale;
     private final double[] shift;
 
-    InferenceAffine(double[] scale, double[] shift) {
-        this.scale = scale;
-        this.shift = shift;
+    /** The map with per-channel {@code scale} and {@code shift} (copied; the same length). */
+    public InferenceAffine(double[] scale, double[] shift) {
+        if (scale.length != shift.length) {
+            throw new IllegalArgumentException("scale has " + scale.length + " channels but shift has " + shift.length);
+        }
+        this.scale = scale.clone();
+        this.shift = shift.clone();
     }
 
     public int channels() {

@@ -1,6 +1,7 @@
 package io.github.batchnorm4j;
 
 import io.github.batchnorm4j.internal.HostArguments;
+import io.github.batchnorm4j.internal.LayerCore;
 import io.github.batchnorm4j.internal.cpu.BatchMoments;
 import io.github.batchnorm4j.sync.Collective;
 import io.github.batchnorm4j.sync.CollectiveException;
@@ -26,6 +27,7 @@ import io.github.batchnorm4j.sync.WorldOfOne;
  */
 public final class SyncBatchNorm {
     private final BatchNorm layer;
+    private final LayerCore core;
     private final Collective collective;
     private final int channels;
     /** The latest forward's count over all workers, and whether this worker's share was empty. */
@@ -40,6 +42,7 @@ public final class SyncBatchNorm {
 
     public SyncBatchNorm(BatchNorm layer, Collective collective) {
         this.layer = layer;
+        this.core = layer.core();
         this.collective = collective;
         this.channels = layer.config().channels();
     }
@@ -53,56 +56,75 @@ public final class SyncBatchNorm {
         return collective;
     }
 
-    /** Training forward of this worker's batch (exactly {@code shape.elementCount()} floats). */
+    /**
+     * Training forward of this worker's batch (exactly {@code shape.elementCount()} floats). The
+     * layer is claimed for the whole step, the collective included.
+     */
     public void forwardTraining(Shape shape, float[] x, float[] y) {
-        if (shape.channels() != channels) {
-            throw new IllegalArgumentException("batch " + shape + " has C=" + shape.channels() + " but the layer has C="
-                    + channels);
+        core.enterStep(shape);
+        try {
+            HostArguments.exact("x", x, shape);
+            HostArguments.exact("y", y, shape);
+            double[] mean = new double[channels], m2 = new double[channels];
+            int bad = BatchMoments.compute(shape, x, 0, mean, m2);
+            Merged merged = gather(shape.valuesPerChannel(), bad, mean, m2);
+            core.forwardWithStatistics(shape, x, y, merged.mean, merged.variance, merged.count);
+            remember(merged.count, false, shape);
+        } finally {
+            core.exit();
         }
-        HostArguments.exact("x", x, shape);
-        HostArguments.exact("y", y, shape);
-        double[] mean = new double[channels], m2 = new double[channels];
-        int bad = BatchMoments.compute(shape, x, 0, mean, m2);
-        Merged merged = gather(shape.valuesPerChannel(), bad, mean, m2);
-        layer.forwardTrainingWithStatistics(shape, x, y, merged.mean, merged.variance, merged.count);
-        remember(merged.count, false, shape);
     }
 
     /** Joins a training step with no values of this worker's own; the state changes as the others' does. */
     public void forwardTrainingEmpty() {
-        Merged merged = gather(0, -1, new double[channels], new double[channels]);
-        layer.commitEmptyForward(merged.mean, merged.variance, merged.count);
-        remember(merged.count, true, null);
+        core.enterStep(null);
+        try {
+            Merged merged = gather(0, -1, new double[channels], new double[channels]);
+            core.commitEmptyForward(merged.mean, merged.variance, merged.count);
+            remember(merged.count, true, null);
+        } finally {
+            core.exit();
+        }
     }
 
     /** Backward of the latest {@link #forwardTraining}, with this worker's x and dy. */
     public void backward(Shape shape, float[] x, float[] dy, float[] dx) {
-        if (lastEmpty || !shape.equals(lastShape)) {
-            throw new IllegalStateException("backward needs the latest synchronized forward's shape, "
-                    + (lastEmpty ? "but it was empty: use backwardEmpty" : lastShape + ", got " + shape));
+        core.enterStep(shape);
+        try {
+            if (lastEmpty || !shape.equals(lastShape)) {
+                throw new IllegalStateException("backward needs the latest synchronized forward's shape, "
+                        + (lastEmpty ? "but it was empty: use backwardEmpty" : lastShape + ", got " + shape));
+            }
+            HostArguments.exact("x", x, shape);
+            HostArguments.exact("dy", dy, shape);
+            HostArguments.exact("dx", dx, shape);
+            double[] sumDy = new double[channels], sumDyCentered = new double[channels];
+            BatchMoments.gradientSums(shape, x, 0, dy, 0, core.savedMeanExact(), sumDy, sumDyCentered);
+            double[] total = collective.allReduceSum(concat(sumDy, sumDyCentered));
+            System.arraycopy(total, 0, sumDy, 0, channels);
+            System.arraycopy(total, channels, sumDyCentered, 0, channels);
+            core.backwardWithSums(shape, x, dy, dx, sumDy, sumDyCentered, lastCount);
+        } finally {
+            core.exit();
         }
-        HostArguments.exact("x", x, shape);
-        HostArguments.exact("dy", dy, shape);
-        HostArguments.exact("dx", dx, shape);
-        double[] sumDy = new double[channels], sumDyCentered = new double[channels];
-        BatchMoments.gradientSums(shape, x, 0, dy, 0, layer.savedMeanExact(), sumDy, sumDyCentered);
-        double[] total = collective.allReduceSum(concat(sumDy, sumDyCentered));
-        System.arraycopy(total, 0, sumDy, 0, channels);
-        System.arraycopy(total, channels, sumDyCentered, 0, channels);
-        layer.backwardWithSums(shape, x, dy, dx, sumDy, sumDyCentered, lastCount);
     }
 
     /** Joins a backward step after {@link #forwardTrainingEmpty}: the gradients become the whole batch's. */
     public void backwardEmpty() {
-        if (!lastEmpty) {
-            throw new IllegalStateException("backwardEmpty follows forwardTrainingEmpty; the latest forward had "
-                    + lastShape);
+        core.enterStep(null);
+        try {
+            if (!lastEmpty) {
+                throw new IllegalStateException("backwardEmpty follows forwardTrainingEmpty; the latest forward had "
+                        + lastShape);
+            }
+            double[] total = collective.allReduceSum(new double[2 * channels]);
+            double[] sumDy = new double[channels], sumDyCentered = new double[channels];
+            System.arraycopy(total, 0, sumDy, 0, channels);
+            System.arraycopy(total, channels, sumDyCentered, 0, channels);
+            core.commitEmptyBackward(sumDy, sumDyCentered);
+        } finally {
+            core.exit();
         }
-        double[] total = collective.allReduceSum(new double[2 * channels]);
-        double[] sumDy = new double[channels], sumDyCentered = new double[channels];
-        System.arraycopy(total, 0, sumDy, 0, channels);
-        System.arraycopy(total, channels, sumDyCentered, 0, channels);
-        layer.commitEmptyBackward(sumDy, sumDyCentered);
     }
 
     private void remember(long count, boolean empty, Shape shape) {

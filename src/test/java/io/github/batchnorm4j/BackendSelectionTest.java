@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeFalse;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import io.github.batchnorm4j.internal.BackendChoice;
+import io.github.batchnorm4j.internal.backends.BackendChoice;
 import io.github.batchnorm4j.internal.cpu.CpuBackend;
 import io.github.batchnorm4j.internal.cuda.CudaAvailability;
 import org.junit.jupiter.api.AfterEach;
@@ -49,7 +49,7 @@ class BackendSelectionTest {
         try (BatchNorm layer = BatchNorm.builder(3).build()) {
             assertEquals("cpu", layer.backendName());
         }
-        assertTrue(BatchNorm.backendReport().startsWith("cpu: CUDA is unavailable: "), BatchNorm.backendReport());
+        assertTrue(BatchNormRuntime.backendReport().startsWith("cpu: CUDA is unavailable: "), BatchNormRuntime.backendReport());
     }
 
     @Test
@@ -61,7 +61,7 @@ class BackendSelectionTest {
         try (BatchNorm layer = BatchNorm.builder(3).build()) {
             assertEquals("cuda", layer.backendName());
         }
-        assertEquals("cuda: " + cuda.reason, BatchNorm.backendReport());
+        assertEquals("cuda: " + cuda.reason, BatchNormRuntime.backendReport());
     }
 
     @Test
@@ -80,7 +80,7 @@ class BackendSelectionTest {
         try (BatchNorm layer = BatchNorm.builder(3).build()) {
             assertEquals("cpu", layer.backendName());
         }
-        assertEquals("cpu: forced by batchnorm4j.backend / BATCHNORM4J_BACKEND", BatchNorm.backendReport());
+        assertEquals("cpu: forced by batchnorm4j.backend / BATCHNORM4J_BACKEND", BatchNormRuntime.backendReport());
     }
 
     @Test

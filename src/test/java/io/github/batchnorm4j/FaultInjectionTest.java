@@ -180,8 +180,17 @@ class FaultInjectionTest {
         }
     }
 
+    private static boolean forwardRan(BatchNorm layer) {
+        try {
+            layer.savedInvStd();
+            return true;
+        } catch (IllegalStateException e) {
+            return false;
+        }
+    }
+
     private static float[][] snapshot(BatchNorm layer) {
-        boolean forwardRan = layer.state.savedShape != null; // saved statistics exist only after one
+        boolean forwardRan = forwardRan(layer); // saved statistics exist only after one
         return new float[][] {layer.gamma(), layer.beta(), layer.runningMean(), layer.runningVar(),
             {layer.numBatchesTracked()}, forwardRan ? layer.savedMean() : new float[0],
             forwardRan ? layer.savedInvStd() : new float[0], layer.gammaGradient(), layer.betaGradient()};

@@ -49,7 +49,7 @@ class InferenceCoefficientsTest {
                 });
                 checkAfter(layer, shape, l -> {
                     try {
-                        l.loadState(saved);
+                        l.load(saved);
                     } catch (Exception e) {
                         throw new AssertionError(e);
                     }

@@ -123,7 +123,7 @@ class PyTorchGoldenTest {
         }
         StateFile f = StateFile.read(file);
         try (BatchNorm layer = BatchNorm.builder(6).build()) {
-            layer.loadState(file);
+            layer.load(file);
             assertArrayEquals(f.member("weight").toFloats(), layer.gamma());
             assertArrayEquals(f.member("bias").toFloats(), layer.beta());
             assertArrayEquals(f.member("running_mean").toFloats(), layer.runningMean());
@@ -131,8 +131,8 @@ class PyTorchGoldenTest {
             assertEquals(3, layer.numBatchesTracked());
         }
         StateFileException error = org.junit.jupiter.api.Assertions.assertThrows(StateFileException.class,
-                () -> BatchNorm.load(file));
+                () -> BatchNorm.fromFile(file));
         org.junit.jupiter.api.Assertions.assertTrue(error.getMessage().contains(
-                "for a plain PyTorch state_dict build the layer and call loadState"), error.getMessage());
+                "for a plain PyTorch state_dict build the layer and call load"), error.getMessage());
     }
 }

@@ -64,7 +64,7 @@ class RenormTest {
             assertThrows(IllegalStateException.class, () -> plain.setRenormLimits(3, 5));
             Path file = dir.resolve("renorm.npz");
             layer.save(file);
-            try (BatchNorm loaded = BatchNorm.load(file)) {
+            try (BatchNorm loaded = BatchNorm.fromFile(file)) {
                 assertTrue(loaded.config().batchRenormalization());
                 assertEquals(3, loaded.renormRmax());
                 assertEquals(5, loaded.renormDmax());

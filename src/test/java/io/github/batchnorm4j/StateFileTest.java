@@ -45,7 +45,7 @@ class StateFileTest {
     void saveThenLoadRestoresStateAndSettings() throws IOException {
         Path file = dir.resolve("bn.npz");
         layer.save(file);
-        try (BatchNorm loaded = BatchNorm.load(file)) {
+        try (BatchNorm loaded = BatchNorm.fromFile(file)) {
             for (int i = 0; i < 5; i++) {
                 assertArrayEquals(snapshot(layer)[i], snapshot(loaded)[i], "item " + i);
             }
@@ -58,7 +58,7 @@ class StateFileTest {
         }
         try (BatchNorm cumulative = BatchNorm.builder(2).cumulativeAverage().affine(false).build()) {
             cumulative.save(file);
-            try (BatchNorm loaded = BatchNorm.load(file)) {
+            try (BatchNorm loaded = BatchNorm.fromFile(file)) {
                 assertTrue(loaded.config().cumulativeAverage());
                 assertTrue(!loaded.config().affine());
             }
@@ -83,7 +83,7 @@ class StateFileTest {
 
     private void rejected(Path file, String messagePart) {
         float[][] before = snapshot(layer);
-        StateFileException error = assertThrows(StateFileException.class, () -> layer.loadState(file));
+        StateFileException error = assertThrows(StateFileException.class, () -> layer.load(file));
         assertTrue(error.getMessage().contains(messagePart), "message should contain '" + messagePart + "': "
                 + error.getMessage());
         float[][] after = snapshot(layer);
@@ -149,7 +149,7 @@ class StateFileTest {
         Path badNpy = writeWith("badnpy.npz", m -> m.put("weight", new NpyArray("<f4", new long[] {400},
                 java.nio.ByteBuffer.allocate(16))));
         rejected(badNpy, "weight: shape (400,) needs 1600 bytes");
-        assertThrows(java.nio.file.NoSuchFileException.class, () -> layer.loadState(dir.resolve("absent.npz")));
+        assertThrows(java.nio.file.NoSuchFileException.class, () -> layer.load(dir.resolve("absent.npz")));
     }
 
     @Test

@@ -1,5 +1,6 @@
 package io.github.batchnorm4j.bench;
 
+import io.github.batchnorm4j.BatchNormRuntime;
 import io.github.batchnorm4j.BatchNorm;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -38,7 +39,7 @@ public final class Benchmark {
             TorchPeer peer = null;
             if (options.peer()) {
                 try {
-                    peer = TorchPeer.find(options.peerScript(), options.python(), bench.name(), BatchNorm.cpuThreads(),
+                    peer = TorchPeer.find(options.peerScript(), options.python(), bench.name(), BatchNormRuntime.cpuThreads(),
                             options.quick());
                 } catch (TorchPeer.Unavailable e) {
                     out.println("# peer: none: " + e.getMessage());

@@ -1,5 +1,6 @@
 package io.github.batchnorm4j.bench;
 
+import io.github.batchnorm4j.BatchNormRuntime;
 import io.github.batchnorm4j.BatchNorm;
 import io.github.batchnorm4j.Shape;
 import io.github.batchnorm4j.internal.cpu.ScaleCopy;
@@ -26,7 +27,7 @@ final class CpuBench implements BackendBench {
 
     @Override
     public String description() {
-        return "cpu: " + BatchNorm.cpuThreads() + " threads; " + BatchNorm.cpuLoopsReport();
+        return "cpu: " + BatchNormRuntime.cpuThreads() + " threads; " + BatchNormRuntime.cpuLoopsReport();
     }
 
     @Override

@@ -17,6 +17,7 @@ import static jcuda.driver.JCudaDriver.cuMemcpyHtoD;
 import static jcuda.driver.JCudaDriver.cuStreamCreate;
 import static jcuda.driver.JCudaDriver.cuStreamDestroy;
 
+import io.github.batchnorm4j.BatchNormRuntime;
 import io.github.batchnorm4j.BatchNorm;
 import io.github.batchnorm4j.DeviceBatchNorm;
 import io.github.batchnorm4j.Shape;
@@ -52,7 +53,7 @@ final class CudaBench implements BackendBench {
 
     CudaBench(boolean quick) {
         this.timer = new MedianTimer(quick, this::eventSeconds);
-        this.device = BatchNorm.backendReport();
+        this.device = BatchNormRuntime.backendReport();
         check(cuInit(0), "cuInit");
         CUdevice dev = new CUdevice();
         check(cuDeviceGet(dev, 0), "cuDeviceGet");

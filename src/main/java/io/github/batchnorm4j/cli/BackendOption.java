@@ -1,5 +1,6 @@
 package io.github.batchnorm4j.cli;
 
+import io.github.batchnorm4j.BatchNormProperty;
 import picocli.CommandLine.Option;
 
 /** {@code --backend auto|cpu|cuda}: sets the library's backend property before any layer exists. */
@@ -14,7 +15,7 @@ final class BackendOption {
 
     void apply() {
         if (backend != null) {
-            System.setProperty("batchnorm4j.backend", backend.name());
+            System.setProperty(BatchNormProperty.BACKEND.key(), backend.name());
         }
     }
 }

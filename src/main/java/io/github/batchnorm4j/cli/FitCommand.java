@@ -119,7 +119,7 @@ final class FitCommand implements Callable<Integer> {
             backend.apply();
             try (BatchNorm layer = buildLayer(tensor.channels)) {
                 if (stateIn != null) {
-                    layer.loadState(stateIn);
+                    layer.load(stateIn);
                 }
                 if (!synchronize) {
                     return run(x, tensor, layer, batches, null);

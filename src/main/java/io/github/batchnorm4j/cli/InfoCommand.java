@@ -1,5 +1,6 @@
 package io.github.batchnorm4j.cli;
 
+import io.github.batchnorm4j.BatchNormRuntime;
 import io.github.batchnorm4j.BatchNorm;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -19,13 +20,13 @@ final class InfoCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         backend.apply();
-        String report = BatchNorm.backendReport();
+        String report = BatchNormRuntime.backendReport();
         int colon = report.indexOf(": ");
         String chosen = colon < 0 ? report : report.substring(0, colon);
         String why = colon < 0 ? "" : report.substring(colon + 2);
         spec.commandLine().getOut().println("backend: " + chosen);
         spec.commandLine().getOut().println(chosen.equals("cuda") ? "device:  " + why : "why:     " + why);
-        spec.commandLine().getOut().println("cpu:     " + BatchNorm.cpuLoopsReport());
+        spec.commandLine().getOut().println("cpu:     " + BatchNormRuntime.cpuLoopsReport());
         spec.commandLine().getOut().println("java:    " + System.getProperty("java.vm.name") + " "
                 + System.getProperty("java.version") + ", " + Runtime.getRuntime().availableProcessors() + " cores");
         return 0;

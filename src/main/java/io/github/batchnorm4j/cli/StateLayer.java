@@ -40,7 +40,7 @@ final class StateLayer {
     static BatchNorm load(Path state, Path input, int channels, Double eps) throws IOException {
         BatchNorm recorded;
         try {
-            recorded = BatchNorm.load(state);
+            recorded = BatchNorm.fromFile(state);
         } catch (StateFileException e) {
             if (!e.getMessage().contains("has no batchnorm4j settings")) {
                 throw e;
@@ -69,7 +69,7 @@ final class StateLayer {
         }
         BatchNorm layer = builder.build();
         try {
-            layer.loadState(state);
+            layer.load(state);
         } catch (IOException | RuntimeException e) {
             layer.close();
             throw e;

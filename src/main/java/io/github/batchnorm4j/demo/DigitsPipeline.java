@@ -1,5 +1,6 @@
 package io.github.batchnorm4j.demo;
 
+import io.github.batchnorm4j.BatchNormRuntime;
 import io.github.batchnorm4j.BatchNorm;
 import java.util.Random;
 
@@ -59,7 +60,7 @@ public final class DigitsPipeline {
             double own = net.accuracyOneByOne(data, true);
             double wholeSet = net.accuracyWithTestSetStatistics(data);
             return new Result(running, own, wholeSet, totalSeconds / settings.epochs(), loss, data.trainCount(),
-                    data.testCount(), BatchNorm.backendReport(), gemm.description());
+                    data.testCount(), BatchNormRuntime.backendReport(), gemm.description());
         }
     }
 

@@ -1,6 +1,5 @@
 package io.github.batchnorm4j.internal;
 
-import io.github.batchnorm4j.BatchNorm;
 import io.github.batchnorm4j.Shape;
 
 /**
@@ -65,6 +64,11 @@ public interface BatchNormBackend extends AutoCloseable {
 
     /** Stores {@code state} where the backend keeps it, after the host wrote it (a setter, a load). */
     default void push(LayerState state) {
+    }
+
+    /** The entry points for caller-owned device memory, or null where the backend has none (the CPU). */
+    default DeviceEntryPoints device() {
+        return null;
     }
 
     @Override

@@ -10,7 +10,9 @@ public final class FaultInjection {
     /** Where a fault can be injected. */
     public enum Point {
         CPU_STATISTICS_TASK, CPU_NORMALIZE_TASK, CPU_GRADIENT_SUMS_TASK, CPU_GRADIENT_APPLY_TASK,
-        CUDA_ALLOCATION, CUDA_LAUNCH, CUDA_COPY
+        CUDA_ALLOCATION, CUDA_LAUNCH, CUDA_COPY,
+        /** Before an accessor's copies of the layer's state between device and host (pull and push). */
+        CUDA_STATE_COPY
     }
 
     /** Decides, at each point reached, whether that point fails. */

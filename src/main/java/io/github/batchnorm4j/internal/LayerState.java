@@ -1,9 +1,11 @@
 package io.github.batchnorm4j.internal;
 
 import io.github.batchnorm4j.BatchNormConfig;
+import io.github.batchnorm4j.InferenceAffine;
 import io.github.batchnorm4j.Shape;
 import io.github.batchnorm4j.VarianceEstimator;
 import java.util.Arrays;
+import java.util.function.Supplier;
 
 /**
  * Everything a layer learns or remembers, on the host: gamma and beta, the running statistics and
@@ -78,8 +80,8 @@ public final class LayerState {
         nextRunningMean = new float[c];
         nextRunningVar = new float[c];
         runningInvStd = new float[c];
-        renormRmax = config.renormRmax();
-        renormDmax = config.renormDmax();
+        renormRmax = config.initialRenormRmax();
+        renormDmax = config.initialRenormDmax();
         savedRenormR = config.batchRenormalization() ? new float[c] : null;
         savedRenormD = config.batchRenormalization() ? new float[c] : null;
     }
@@ -135,6 +137,74 @@ public final class LayerState {
         return d == 0 ? gradient : gradient + d * sumDy;
     }
 
+    /**
+     * The next gradients of gamma and beta from the sums sum(dy) and sum(dy * (x - mean)) of the
+     * latest forward (synchronized batch norm: every worker's), into {@link #nextGammaGradient} and
+     * {@link #nextBetaGradient}; {@link #commitGradients} makes them current.
+     */
+    public void gradientsFromSums(double[] sumDy, double[] sumDyCentered) {
+        for (int c = 0; c < config.channels(); c++) {
+            double sumDyXhat = sumDyCentered[c] * savedInvStd[c];
+            nextGammaGradient[c] = (float) gammaGradient(c, sumDyXhat, sumDy[c]);
+            nextBetaGradient[c] = (float) sumDy[c];
+        }
+    }
+
+    /**
+     * The map inference applies per channel, in fp64: scale = gamma / sqrt(running_var + eps) and
+     * shift = beta - scale * running_mean (gamma 1 and beta 0 without affine parameters).
+     */
+    public InferenceAffine inferenceAffine() {
+        double[] scale = new double[config.channels()], shift = new double[config.channels()];
+        for (int c = 0; c < config.channels(); c++) {
+            double g = config.affine() ? gamma[c] : 1.0;
+            double b = config.affine() ? beta[c] : 0.0;
+            scale[c] = g / Math.sqrt(runningVar[c] + config.eps());
+            shift[c] = b - scale[c] * runningMean[c];
+        }
+        return new InferenceAffine(scale, shift);
+    }
+
+    /** The mean the latest forward subtracted, rounded to float. */
+    public float[] savedMeanAsFloat() {
+        float[] copy = new float[savedMean.length];
+        for (int c = 0; c < copy.length; c++) {
+            copy[c] = (float) savedMean[c];
+        }
+        return copy;
+    }
+
+    /**
+     * Replaces the running statistics by outside ones (population statistics), each rounded to
+     * float, and the batch count; throws, changing nothing, for another C or values beyond float.
+     */
+    public void setRunningStatistics(int populationChannels, Supplier<double[]> means, Supplier<double[]> variances,
+            long batches) {
+        int channels = config.channels();
+        if (populationChannels != channels) { // before the variance, which may refuse too few values
+            throw new IllegalArgumentException("population statistics have C=" + populationChannels
+                    + " but the layer has C=" + channels);
+        }
+        double[] mean = means.get(), variance = variances.get();
+        float[] newMean = new float[channels], newVar = new float[channels];
+        for (int c = 0; c < channels; c++) {
+            newMean[c] = (float) mean[c];
+            newVar[c] = (float) variance[c];
+            if (!Float.isFinite(newMean[c]) || !Float.isFinite(newVar[c])) {
+                throw new IllegalArgumentException("population statistics of channel " + c + " (mean " + mean[c]
+                        + ", variance " + variance[c] + ") do not fit a float");
+            }
+            if (newVar[c] < 0) {
+                throw new IllegalArgumentException("population variance value " + newVar[c] + " at channel " + c
+                        + " must be finite and non-negative");
+            }
+        }
+        System.arraycopy(newMean, 0, runningMean, 0, channels);
+        System.arraycopy(newVar, 0, runningVar, 0, channels);
+        numBatchesTracked = batches;
+        parametersChanged();
+    }
+
     /** gamma * r, the scale a renormalizing forward multiplies xhat by (gamma itself when r = 1). */
     public static float renormGamma(float gamma, float r) {
         return gamma * r;
@@ -170,6 +240,14 @@ public final class LayerState {
         }
         System.arraycopy(values, 0, target, 0, values.length);
         parametersChanged();
+    }
+
+    /** Sets t, the count of batches behind the running statistics: at least 0. */
+    public void setNumBatchesTracked(long count) {
+        if (count < 0) {
+            throw new IllegalArgumentException("num_batches_tracked must be >= 0, got " + count);
+        }
+        numBatchesTracked = count;
     }
 
     /** Records that gamma, beta or the running statistics were written. */

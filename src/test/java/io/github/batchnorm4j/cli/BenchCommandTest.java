@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.batchnorm4j.BatchNormRuntime;
 import io.github.batchnorm4j.BatchNorm;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -106,7 +107,7 @@ class BenchCommandTest {
             assertEquals(expected[i], number(records.get(i), "peer_seconds"), 0, records.get(i));
         }
         List<String> calls = Files.readAllLines(arguments);
-        String threads = "--threads " + io.github.batchnorm4j.BatchNorm.cpuThreads();
+        String threads = "--threads " + io.github.batchnorm4j.BatchNormRuntime.cpuThreads();
         assertEquals(2, calls.size(), "one peer process per case: " + calls);
         assertTrue(calls.get(0).contains("--device cpu " + threads + " --quick NHWC:2x3x3x5"), calls.get(0));
         assertTrue(calls.get(1).endsWith("NCHW:1x4x2x2/inference"), calls.get(1));

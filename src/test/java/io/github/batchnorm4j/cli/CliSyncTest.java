@@ -173,7 +173,7 @@ class CliSyncTest {
             }
             float[] mean0 = null, var0 = null;
             for (int r = 0; r < world; r++) {
-                try (BatchNorm fitted = BatchNorm.load(dir.resolve("state" + r + ".npz"))) {
+                try (BatchNorm fitted = BatchNorm.fromFile(dir.resolve("state" + r + ".npz"))) {
                     assertClose("rank " + r + " running mean", one.runningMean(), fitted.runningMean(), 1e-5);
                     assertClose("rank " + r + " running var", one.runningVar(), fitted.runningVar(), 1e-5);
                     assertEquals(steps, fitted.numBatchesTracked(), "rank " + r + ": every step counts");

@@ -56,7 +56,7 @@ class CliTest {
             float[] got = read(y);
             assertClose(mode + " " + layout + " y", want, layout.equals("NHWC") ? nhwcToNchw(got, 10, 3, 2, 3) : got,
                     1e-5);
-            try (BatchNorm fitted = BatchNorm.load(state); BatchNorm reference = pytorchState(mode + "_state.npz", 3)) {
+            try (BatchNorm fitted = BatchNorm.fromFile(state); BatchNorm reference = pytorchState(mode + "_state.npz", 3)) {
                 assertClose(mode + " running mean", reference.runningMean(), fitted.runningMean(), 1e-6);
                 assertClose(mode + " running var", reference.runningVar(), fitted.runningVar(), 1e-6);
                 assertEquals(reference.numBatchesTracked(), fitted.numBatchesTracked());
@@ -104,7 +104,7 @@ class CliTest {
         CliRun fit = CliRun.of("fit", "--input", x.toString(), "--layout", "NC", "--batch-size", "4", "--drop-last",
                 "--state-out", state.toString());
         assertEquals(0, fit.exitCode(), fit.toString());
-        try (BatchNorm fitted = BatchNorm.load(state); BatchNorm reference = pytorchState("nc_drop_last_state.npz", 5)) {
+        try (BatchNorm fitted = BatchNorm.fromFile(state); BatchNorm reference = pytorchState("nc_drop_last_state.npz", 5)) {
             assertClose("drop-last running mean", reference.runningMean(), fitted.runningMean(), 1e-6);
             assertClose("drop-last running var", reference.runningVar(), fitted.runningVar(), 1e-6);
             assertEquals(2, fitted.numBatchesTracked());
@@ -151,9 +151,9 @@ class CliTest {
 
             BatchNormBuilder builder = BatchNorm.builder(4);
             option.builder().accept(builder);
-            try (BatchNorm layer = builder.build(); BatchNorm fitted = BatchNorm.load(state)) {
+            try (BatchNorm layer = builder.build(); BatchNorm fitted = BatchNorm.fromFile(state)) {
                 if (option.fromState()) {
-                    layer.loadState(stateIn);
+                    layer.load(stateIn);
                 }
                 float[] want = new float[x.length];
                 int row = 4 * 3 * 2;
@@ -181,7 +181,7 @@ class CliTest {
                 "--output", a.toString()).exitCode());
         assertEquals(0, CliRun.of("apply", "--input", x.toString(), "--layout", "NCHW", "--state", state.toString(),
                 "--output", b.toString(), "--eps", "1e-5").exitCode());
-        try (BatchNorm layer = BatchNorm.load(state)) {
+        try (BatchNorm layer = BatchNorm.fromFile(state)) {
             float[] xs = read(x), want = new float[xs.length];
             layer.forwardInference(Shape.nchw(10, 3, 2, 3), xs, want);
             assertArrayEquals(want, read(a), "the recorded eps 0.5");
@@ -288,7 +288,7 @@ class CliTest {
 
     private BatchNorm pytorchState(String name, int channels) throws IOException {
         BatchNorm layer = BatchNorm.builder(channels).build();
-        layer.loadState(golden(name));
+        layer.load(golden(name));
         return layer;
     }
 

@@ -89,7 +89,7 @@ class CliTestTimeTest {
             mean[c] = (float) (sum / 9);
             variance[c] = (float) (squares / 9);
         }
-        try (BatchNorm loaded = BatchNorm.load(out)) {
+        try (BatchNorm loaded = BatchNorm.fromFile(out)) {
             assertArrayEquals(mean, loaded.runningMean());
             assertArrayEquals(variance, loaded.runningVar());
             assertEquals(5, loaded.numBatchesTracked());
@@ -154,7 +154,7 @@ class CliTestTimeTest {
         // the same batches through the library, as fit runs them
         float[] values = CliTest.read(x), want = new float[values.length];
         try (BatchNorm layer = BatchNorm.builder(3).batchRenormalization(1.5, 0.5).build();
-                BatchNorm fitted = BatchNorm.load(renormState)) {
+                BatchNorm fitted = BatchNorm.fromFile(renormState)) {
             int row = 3 * 2 * 3;
             for (int first = 0; first < 10; first += 4) {
                 int rows = Math.min(4, 10 - first);

@@ -3,6 +3,7 @@ package io.github.batchnorm4j.demo;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.batchnorm4j.BatchNormRuntime;
 import io.github.batchnorm4j.BatchNorm;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
@@ -27,7 +28,7 @@ class DigitsPipelineTest {
 
     @Test
     void cublasMatchesThePlainJavaMultiply() {
-        String report = io.github.batchnorm4j.BatchNorm.backendReport();
+        String report = io.github.batchnorm4j.BatchNormRuntime.backendReport();
         org.junit.jupiter.api.Assumptions.assumeTrue(report.startsWith("cuda"), "GPU test skipped: " + report);
         String[] whyNot = new String[1];
         try (MatrixMultiply cublas = CublasMatrixMultiply.tryOpen(whyNot)) {

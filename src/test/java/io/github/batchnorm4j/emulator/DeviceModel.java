@@ -1,5 +1,6 @@
 package io.github.batchnorm4j.emulator;
 
+import io.github.batchnorm4j.BatchNormProperty;
 import java.util.Locale;
 
 /**
@@ -28,12 +29,8 @@ public enum DeviceModel {
 
     /** The model the system property names, H100 when it is absent. */
     public static DeviceModel configured() {
-        String value = System.getProperty("batchnorm4j.emulator.device", "h100");
-        try {
-            return valueOf(value.trim().toUpperCase(Locale.ROOT));
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("batchnorm4j.emulator.device=" + value + ": expected h100 or small");
-        }
+        String value = BatchNormProperty.EMULATOR_DEVICE.choiceValue("h100", "small");
+        return valueOf(value.toUpperCase(Locale.ROOT));
     }
 
     /**

@@ -1,5 +1,6 @@
 package io.github.batchnorm4j.emulator;
 
+import io.github.batchnorm4j.BatchNormProperty;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -100,8 +101,8 @@ public final class EmulatedGpu {
     }
 
     private static Schedule scheduleFromProperty() {
-        String seed = System.getProperty("batchnorm4j.emulator.seed");
-        return seed == null || seed.isBlank() ? Schedule.DETERMINISTIC : new Schedule(Long.parseLong(seed.trim()));
+        Long seed = BatchNormProperty.EMULATOR_SEED.longValue();
+        return seed == null ? Schedule.DETERMINISTIC : new Schedule(seed);
     }
 
     public DeviceModel model() {

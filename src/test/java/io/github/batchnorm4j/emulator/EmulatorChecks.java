@@ -1,5 +1,6 @@
 package io.github.batchnorm4j.emulator;
 
+import io.github.batchnorm4j.BatchNormProperty;
 import io.github.batchnorm4j.internal.cuda.CudaAvailability;
 import java.util.List;
 import org.junit.jupiter.api.extension.AfterEachCallback;
@@ -18,7 +19,7 @@ public final class EmulatorChecks implements BeforeAllCallback, BeforeEachCallba
     private static final String FAULTS_BEFORE = "faultsBefore";
 
     static boolean emulatedFork() {
-        return Boolean.getBoolean("batchnorm4j.emulator");
+        return BatchNormProperty.EMULATOR.booleanValue();
     }
 
     @Override

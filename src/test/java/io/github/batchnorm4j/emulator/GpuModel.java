@@ -6,6 +6,7 @@ import static jcuda.driver.JCudaDriver.cuMemcpyHtoD;
 import static jcuda.driver.JCudaDriver.cuStreamCreate;
 import static jcuda.driver.JCudaDriver.cuStreamDestroy;
 
+import io.github.batchnorm4j.BatchNormRuntime;
 import io.github.batchnorm4j.BatchNorm;
 import io.github.batchnorm4j.Shape;
 import io.github.batchnorm4j.bench.BenchCase;
@@ -152,7 +153,7 @@ public final class GpuModel {
         EmulatedGpu gpu = EmulatedGpu.get();
         try (BatchNorm layer = BatchNorm.builder(shape.channels()).build()) {
             if (!layer.backendName().equals("cuda")) {
-                throw new IllegalStateException("the layer is not on the emulated GPU: " + BatchNorm.backendReport());
+                throw new IllegalStateException("the layer is not on the emulated GPU: " + BatchNormRuntime.backendReport());
             }
             Runnable call;
             CUdeviceptr[] device = null;

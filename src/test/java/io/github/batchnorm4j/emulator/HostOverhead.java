@@ -7,6 +7,7 @@ import static jcuda.driver.JCudaDriver.cuStreamCreate;
 import static jcuda.driver.JCudaDriver.cuStreamDestroy;
 import static jcuda.driver.JCudaDriver.cuStreamQuery;
 
+import io.github.batchnorm4j.BatchNormRuntime;
 import io.github.batchnorm4j.BatchNorm;
 import io.github.batchnorm4j.Shape;
 import io.github.batchnorm4j.bench.BenchCase;
@@ -60,7 +61,7 @@ public final class HostOverhead {
             cuMemcpyHtoD(dy, Pointer.to(values), bytes);
             try (BatchNorm layer = BatchNorm.builder(shape.channels()).build()) {
                 if (!layer.backendName().equals("cuda")) {
-                    throw new IllegalStateException("the layer is not on the emulated GPU: " + BatchNorm.backendReport());
+                    throw new IllegalStateException("the layer is not on the emulated GPU: " + BatchNormRuntime.backendReport());
                 }
                 // Real kernels once, so the layer's state is a trained layer's, then the counting driver.
                 if (!c.inferenceOnly()) {

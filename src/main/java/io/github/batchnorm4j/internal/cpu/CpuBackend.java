@@ -31,6 +31,7 @@ public final class CpuBackend implements BatchNormBackend {
     private final CpuBackward backward;
 
     public CpuBackend(WorkerPool pool) {
+        RunSums.checkSetting();
         call = new CpuCall(pool);
         normalize = new CpuNormalize(call);
         statistics = new CpuStatistics(call, normalize);

@@ -1,5 +1,7 @@
 package io.github.batchnorm4j.internal.cpu;
 
+import io.github.batchnorm4j.BatchNormProperty;
+
 /**
  * The reductions of the CPU path over runs of floats (one channel's H*W values per example in
  * NCHW), in one fixed order that both implementations follow to the bit: {@link VectorRunSums}
@@ -38,8 +40,15 @@ public final class RunSums {
      */
     static final int GRADIENT_BLOCK = 16 * LANES;
 
+    /**
+     * What is wrong with {@link BatchNormProperty#CPU_VECTOR}'s value, or null: kept rather than
+     * thrown, since a class initializer that throws leaves an ExceptionInInitializerError; the
+     * CPU backend throws it when it is created ({@link #checkSetting}).
+     */
+    private static final IllegalArgumentException BAD_SETTING = settingProblem();
+
     /** Whether the Vector API is in use (the incubator module is in the boot layer and not turned off). */
-    static final boolean VECTOR = vectorAvailable();
+    static final boolean VECTOR = BAD_SETTING == null && vectorAvailable();
 
     private RunSums() {
     }
@@ -82,10 +91,24 @@ public final class RunSums {
         return "scalar (start the JVM with --add-modules jdk.incubator.vector for SIMD sums)";
     }
 
-    private static boolean vectorAvailable() {
-        if ("false".equalsIgnoreCase(System.getProperty("batchnorm4j.cpu.vector"))) {
-            return false;
+    /** Throws IllegalArgumentException naming the property when its value does not parse. */
+    public static void checkSetting() {
+        if (BAD_SETTING != null) {
+            throw new IllegalArgumentException(BAD_SETTING.getMessage());
         }
-        return ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
+    }
+
+    private static IllegalArgumentException settingProblem() {
+        try {
+            BatchNormProperty.CPU_VECTOR.booleanValue();
+            return null;
+        } catch (IllegalArgumentException e) {
+            return e;
+        }
+    }
+
+    private static boolean vectorAvailable() {
+        return BatchNormProperty.CPU_VECTOR.booleanValue()
+                && ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
     }
 }

@@ -1,5 +1,6 @@
 package io.github.batchnorm4j.internal.cpu;
 
+import io.github.batchnorm4j.BatchNormProperty;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
@@ -40,7 +41,8 @@ public final class WorkerPool {
         void run(int task);
     }
 
-    private static final WorkerPool SHARED = new WorkerPool(defaultThreads());
+    /** Made at first use, so a bad thread count is an IllegalArgumentException there, not a class-init error. */
+    private static volatile WorkerPool shared;
 
     /** How long an idle worker polls for the next job before it parks. */
     static final long SPIN_NANOS = 200_000;
@@ -72,22 +74,23 @@ public final class WorkerPool {
         }
     }
 
-    /** The pool every CPU layer shares, sized by {@code -Dbatchnorm4j.cpu.threads} or the core count. */
+    /**
+     * The pool every CPU layer shares, sized by {@link BatchNormProperty#CPU_THREADS} or the core
+     * count; a bad value throws IllegalArgumentException naming the property, at every call until
+     * it is fixed.
+     */
     public static WorkerPool shared() {
-        return SHARED;
-    }
-
-    private static int defaultThreads() {
-        String property = System.getProperty("batchnorm4j.cpu.threads");
-        if (property != null) {
-            try {
-                return Math.max(1, Integer.parseInt(property.trim()));
-            } catch (NumberFormatException e) {
-                throw new IllegalArgumentException("batchnorm4j.cpu.threads must be a whole number, got '"
-                        + property + "'", e);
+        WorkerPool pool = shared;
+        if (pool == null) {
+            synchronized (WorkerPool.class) {
+                if (shared == null) {
+                    shared = new WorkerPool(
+                            BatchNormProperty.CPU_THREADS.positiveIntValue(Runtime.getRuntime().availableProcessors()));
+                }
+                pool = shared;
             }
         }
-        return Runtime.getRuntime().availableProcessors();
+        return pool;
     }
 
     public int threads() {

@@ -1,17 +1,12 @@
 package io.github.batchnorm4j.internal.cuda;
 
-import static jcuda.driver.JCudaDriver.cuMemcpyHtoD;
-
-import static jcuda.driver.JCudaDriver.cuMemGetAddressRange;
-
 import io.github.batchnorm4j.Shape;
 import io.github.batchnorm4j.internal.BatchNormBackend;
+import io.github.batchnorm4j.internal.DeviceEntryPoints;
 import io.github.batchnorm4j.internal.LayerState;
 import jcuda.CudaException;
-import jcuda.Pointer;
 import jcuda.Sizeof;
 import jcuda.driver.CUdeviceptr;
-import jcuda.driver.CUresult;
 import jcuda.driver.CUstream;
 import jcuda.driver.JCudaDriver;
 
@@ -35,14 +30,16 @@ import jcuda.driver.JCudaDriver;
  * only, so results are deterministic on a given GPU: no reduction uses atomics (one atomic
  * counter only picks which block finishes).
  */
-public final class CudaBackend implements BatchNormBackend {
+public final class CudaBackend implements BatchNormBackend, DeviceEntryPoints {
     private final CudaContext cuda;
     private final CudaWorkspace w = new CudaWorkspace();
+    private final DeviceArguments pointers = new DeviceArguments();
     /** Created with the layer's first use, when its state is known. */
     private CudaLayerState s;
     private CudaNormalize normalize;
     private CudaStatistics statistics;
     private CudaBackward backward;
+    private CudaSynchronizedStep synchronizedStep;
     private KernelCall[] kernels = {};
 
     // What the latest batch-statistics forward replaced, to put back if the device reports it failed.
@@ -52,10 +49,6 @@ public final class CudaBackend implements BatchNormBackend {
     private boolean previousSavedRenormalized;
     private boolean previousSavedAreRunning;
     private Shape latestBatchShape;
-
-    // For checking caller pointers.
-    private final CUdeviceptr allocationBase = new CUdeviceptr();
-    private final long[] allocationSize = new long[1];
 
     public CudaBackend(CudaContext cuda) {
         this.cuda = cuda;
@@ -82,6 +75,7 @@ public final class CudaBackend implements BatchNormBackend {
      * The driver calls this backend's calls have made so far: {launches, synchronizations, copies}
      * (accessors' copies not included). A difference around one call is that call's cost.
      */
+    @Override
     public long[] driverCalls() {
         return new long[] {kernelLaunches(), w.synchronizations, w.copies};
     }
@@ -140,112 +134,28 @@ public final class CudaBackend implements BatchNormBackend {
 
     // ---- synchronized batch norm (host arrays) ----
 
-    /**
-     * A training forward with outside statistics: the state comes to the host, the normalization
-     * parameters are made there (as the statistics kernels' finishing step makes them:
-     * normalize_params.cuh) and uploaded, the normalize kernel runs without its commit, and the
-     * host commits and uploads the state. Synchronized steps already wait for the network, so the
-     * copies of C-sized state cost little beside them.
-     */
     @Override
     public void forwardTrainingWithStatistics(LayerState state, Shape shape, float[] hostX, int xOffset,
             float[] hostY, int yOffset, double[] mean, double[] variance, long valuesPerChannel) {
         try {
             begin(state);
-            s.pull(state);
-            int channels = shape.channels();
-            boolean renorm = state.config.batchRenormalization();
-            float[] invStd = new float[channels], params = new float[4 * channels];
-            float[] r = renorm ? new float[channels] : null, d = renorm ? new float[channels] : null;
-            state.batchCorrections(mean, variance, invStd, r, d);
-            for (int c = 0; c < channels; c++) {
-                float gamma = state.gamma[c], beta = state.beta[c];
-                if (renorm) {
-                    beta = LayerState.renormBeta(gamma, beta, d[c]);
-                    gamma = LayerState.renormGamma(gamma, r[c]);
-                }
-                putParams(params, c, channels, shape.isChannelsLast(), mean[c], gamma * invStd[c], beta);
-            }
-            int count = (int) shape.elementCount();
-            w.upload(w.x, w.stagingIn, hostX, xOffset, count);
-            w.y.atLeast((long) count * Sizeof.FLOAT);
-            w.aimAtOwnBuffers();
-            w.params.atLeast(4L * channels * Sizeof.FLOAT);
-            CudaCalls.check(cuMemcpyHtoD(w.params.pointer(), Pointer.to(params), 4L * channels * Sizeof.FLOAT),
-                    "cuMemcpyHtoD", "params");
-            normalize.withParams(shape, w.stream());
-            w.download(hostY, yOffset, w.y, count);
-            state.commitBatch(shape, mean, variance, invStd, state.config.trackRunningStats(), r, d,
-                    valuesPerChannel);
-            s.push(state);
+            synchronizedStep.forward(state, shape, hostX, xOffset, hostY, yOffset, mean, variance, valuesPerChannel);
             lastCallWasBatchForward = false;
         } catch (CudaException e) {
             throw CudaCalls.map(e);
         }
     }
 
-    /**
-     * The backward of {@link #forwardTrainingWithStatistics} with outside gradient sums: the dx
-     * coefficients are made on the host (as finalize_gradients.cuh makes them), the apply kernel
-     * runs without its commit, and the host commits the gradients and uploads them.
-     */
     @Override
     public void backwardWithSums(LayerState state, Shape shape, float[] hostX, int xOffset, float[] hostDy,
             int dyOffset, float[] hostDx, int dxOffset, double[] sumDy, double[] sumDyCentered, long valuesPerChannel) {
         try {
             begin(state);
-            s.pull(state);
-            int channels = shape.channels();
-            float[] params = new float[4 * channels], coefficients = new float[4 * channels];
-            for (int c = 0; c < channels; c++) {
-                float invStd = state.savedInvStd[c];
-                double dGamma = sumDyCentered[c] * invStd;
-                double k = (double) state.backwardGamma(c) * invStd;
-                coefficients[4 * c] = (float) k;
-                coefficients[4 * c + 1] = (float) (k * invStd * dGamma / valuesPerChannel);
-                coefficients[4 * c + 2] = (float) (k * sumDy[c] / valuesPerChannel);
-                putParams(params, c, channels, shape.isChannelsLast(), state.savedMean[c], 0f, 0f);
-                state.nextGammaGradient[c] = (float) state.gammaGradient(c, dGamma, sumDy[c]);
-                state.nextBetaGradient[c] = (float) sumDy[c];
-            }
-            int count = (int) shape.elementCount();
-            w.upload(w.x, w.stagingIn, hostX, xOffset, count);
-            w.upload(w.y, w.stagingIn2, hostDy, dyOffset, count); // y holds dy
-            w.dx.atLeast((long) count * Sizeof.FLOAT);
-            w.aimAtOwnBuffers();
-            w.params.atLeast(4L * channels * Sizeof.FLOAT);
-            w.coefficients.atLeast(4L * channels * Sizeof.FLOAT);
-            CudaCalls.check(cuMemcpyHtoD(w.params.pointer(), Pointer.to(params), 4L * channels * Sizeof.FLOAT),
-                    "cuMemcpyHtoD", "params");
-            CudaCalls.check(cuMemcpyHtoD(w.coefficients.pointer(), Pointer.to(coefficients),
-                    4L * channels * Sizeof.FLOAT), "cuMemcpyHtoD", "coefficients");
-            backward.applyOnly(shape, w.stream());
-            w.download(hostDx, dxOffset, w.dx, count);
-            if (state.config.affine()) {
-                state.commitGradients();
-            }
-            s.push(state);
+            synchronizedStep.backward(state, shape, hostX, xOffset, hostDy, dyOffset, hostDx, dxOffset, sumDy,
+                    sumDyCentered, valuesPerChannel);
             lastCallWasBatchForward = false;
         } catch (CudaException e) {
             throw CudaCalls.map(e);
-        }
-    }
-
-    /** Channel c's normalization parameters in the kernels' layout (normalize_params.cuh). */
-    private static void putParams(float[] params, int c, int channels, boolean planar, double mean, float scale,
-            float shift) {
-        float hi = (float) mean;
-        float lo = (float) (mean - hi);
-        if (planar) {
-            params[c] = hi;
-            params[channels + c] = lo;
-            params[2 * channels + c] = scale;
-            params[3 * channels + c] = shift;
-        } else {
-            params[4 * c] = hi;
-            params[4 * c + 1] = lo;
-            params[4 * c + 2] = scale;
-            params[4 * c + 3] = shift;
         }
     }
 
@@ -255,7 +165,9 @@ public final class CudaBackend implements BatchNormBackend {
      * Training forward from the caller's device x into device y, on {@code stream} (null: the
      * calling thread's default stream, CU_STREAM_PER_THREAD, never the legacy stream).
      */
+    @Override
     public void forwardTraining(LayerState state, Shape shape, CUdeviceptr deviceX, CUdeviceptr deviceY, CUstream stream) {
+        checkForwardPointers(shape, deviceX, deviceY);
         try {
             begin(state);
             w.xIn.aimAt(deviceX);
@@ -267,7 +179,9 @@ public final class CudaBackend implements BatchNormBackend {
         }
     }
 
+    @Override
     public void forwardInference(LayerState state, Shape shape, CUdeviceptr deviceX, CUdeviceptr deviceY, CUstream stream) {
+        checkForwardPointers(shape, deviceX, deviceY);
         try {
             begin(state);
             w.xIn.aimAt(deviceX);
@@ -279,8 +193,14 @@ public final class CudaBackend implements BatchNormBackend {
         }
     }
 
+    @Override
     public void backward(LayerState state, Shape shape, CUdeviceptr deviceX, CUdeviceptr deviceDy, CUdeviceptr deviceDx,
             CUstream stream) {
+        checkTensor("x", deviceX, shape);
+        checkTensor("dy", deviceDy, shape);
+        checkTensor("dx", deviceDx, shape);
+        DeviceArguments.checkNoPartialOverlap("dy", deviceDy, "dx", deviceDx, shape);
+        DeviceArguments.checkNoPartialOverlap("x", deviceX, "dx", deviceDx, shape);
         try {
             begin(state);
             w.xIn.aimAt(deviceX);
@@ -293,47 +213,46 @@ public final class CudaBackend implements BatchNormBackend {
         }
     }
 
-    /** The device memory of one member of the layer's state (C floats), valid until the layer closes. */
-    public CUdeviceptr deviceMember(LayerState state, String member) {
+    @Override
+    public CUdeviceptr deviceMember(LayerState state, StateMember member) {
         try {
             cuda.makeCurrent();
             ready(state);
             return switch (member) {
-                case "gamma" -> s.gamma.pointer();
-                case "beta" -> s.beta.pointer();
-                case "gamma gradient" -> s.gammaGrad.pointer();
-                case "beta gradient" -> s.betaGrad.pointer();
-                case "running mean" -> s.runningMean.pointer();
-                case "running variance" -> s.runningVar.pointer();
-                default -> throw new IllegalArgumentException("no device member " + member);
+                case GAMMA -> s.gamma.pointer();
+                case BETA -> s.beta.pointer();
+                case GAMMA_GRADIENT -> s.gammaGrad.pointer();
+                case BETA_GRADIENT -> s.betaGrad.pointer();
+                case RUNNING_MEAN -> s.runningMean.pointer();
+                case RUNNING_VAR -> s.runningVar.pointer();
             };
         } catch (CudaException e) {
             throw CudaCalls.map(e);
         }
     }
 
-    /**
-     * Throws IllegalArgumentException unless {@code pointer} lies in a live device allocation with
-     * at least {@code bytes} bytes from it: checked before any launch, since a kernel reading past
-     * an allocation is a crash, not an exception.
-     */
-    public void checkDeviceRange(String name, CUdeviceptr pointer, long bytes, Shape shape) {
+    @Override
+    public DeviceEntryPoints device() {
+        return this;
+    }
+
+    private void checkForwardPointers(Shape shape, CUdeviceptr x, CUdeviceptr y) {
+        checkTensor("x", x, shape);
+        checkTensor("y", y, shape);
+        DeviceArguments.checkNoPartialOverlap("x", x, "y", y, shape);
+    }
+
+    /** A caller's tensor: not null, and inside a live allocation with room for the whole shape. */
+    private void checkTensor(String name, CUdeviceptr pointer, Shape shape) {
+        if (pointer == null) {
+            throw new IllegalArgumentException(name + " must not be null");
+        }
         try {
             cuda.makeCurrent();
-            int result = cuMemGetAddressRange(allocationBase, allocationSize, pointer);
-            if (result != CUresult.CUDA_SUCCESS) {
-                throw new IllegalArgumentException(name + " is not a live device allocation of this context ("
-                        + CUresult.stringFor(result) + "); was it freed?");
-            }
-            long available = DeviceAddress.of(allocationBase) + allocationSize[0] - DeviceAddress.of(pointer);
-            if (available < bytes) {
-                throw new IllegalArgumentException(name + " has " + available + " bytes from the pointer to the end "
-                        + "of its allocation but " + shape + " needs " + bytes);
-            }
         } catch (CudaException e) {
-            throw new IllegalArgumentException(name + " is not a live device allocation of this context ("
-                    + e.getMessage() + "); was it freed?", e);
+            throw CudaCalls.map(e);
         }
+        pointers.checkRange(name, pointer, DeviceArguments.bytes(shape), shape);
     }
 
     // ---- the host mirror ----
@@ -391,6 +310,7 @@ public final class CudaBackend implements BatchNormBackend {
             normalize = new CudaNormalize(cuda, w, created);
             statistics = new CudaStatistics(cuda, w, created, normalize);
             backward = new CudaBackward(cuda, w, created);
+            synchronizedStep = new CudaSynchronizedStep(w, created, normalize, backward);
             KernelCall[] a = statistics.kernels(), b = normalize.kernels(), c = backward.kernels();
             KernelCall[] all = new KernelCall[a.length + b.length + c.length];
             System.arraycopy(a, 0, all, 0, a.length);

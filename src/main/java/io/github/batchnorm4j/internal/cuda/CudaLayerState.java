@@ -4,6 +4,7 @@ import static jcuda.driver.JCudaDriver.cuCtxSynchronize;
 import static jcuda.driver.JCudaDriver.cuMemcpyDtoH;
 import static jcuda.driver.JCudaDriver.cuMemcpyHtoD;
 
+import io.github.batchnorm4j.internal.FaultInjection;
 import io.github.batchnorm4j.internal.LayerState;
 import jcuda.Pointer;
 import jcuda.Sizeof;
@@ -43,17 +44,30 @@ final class CudaLayerState implements AutoCloseable {
      */
     boolean savedAreRunning;
 
-    /** Allocates the device state and uploads {@code state}; the context must be current. */
+    /**
+     * Allocates the device state and uploads {@code state}; the context must be current. A
+     * failure frees what was allocated: nothing else holds it yet.
+     */
     CudaLayerState(LayerState state) {
         channels = state.config.channels();
         long floats = (long) channels * Sizeof.FLOAT;
-        for (DeviceBuffer buffer : buffers) {
-            buffer.atLeast(buffer == savedMean ? (long) channels * Sizeof.DOUBLE
-                    : buffer == counters ? countersHost.length * Sizeof.LONG
-                    : buffer == savedRenorm ? 2 * floats : floats);
+        FailureRecord record = null;
+        try {
+            for (DeviceBuffer buffer : buffers) {
+                buffer.atLeast(buffer == savedMean ? (long) channels * Sizeof.DOUBLE
+                        : buffer == counters ? countersHost.length * Sizeof.LONG
+                        : buffer == savedRenorm ? 2 * floats : floats);
+            }
+            record = new FailureRecord();
+            failures = record;
+            push(state);
+        } catch (RuntimeException | Error e) {
+            freeBuffers();
+            if (record != null) {
+                record.close();
+            }
+            throw e;
         }
-        failures = new FailureRecord();
-        push(state);
     }
 
     /**
@@ -62,6 +76,7 @@ final class CudaLayerState implements AutoCloseable {
      */
     void pull(LayerState state) {
         CudaCalls.check(cuCtxSynchronize(), "cuCtxSynchronize");
+        CudaCalls.check(FaultInjection.cudaResult(FaultInjection.Point.CUDA_STATE_COPY), "cuMemcpyDtoH", "state");
         down(state.gamma, gamma);
         down(state.beta, beta);
         down(state.runningMean, runningMean);
@@ -97,6 +112,7 @@ final class CudaLayerState implements AutoCloseable {
      */
     void push(LayerState state) {
         CudaCalls.check(cuCtxSynchronize(), "cuCtxSynchronize");
+        CudaCalls.check(FaultInjection.cudaResult(FaultInjection.Point.CUDA_STATE_COPY), "cuMemcpyHtoD", "state");
         up(gamma, state.gamma);
         up(beta, state.beta);
         up(runningMean, state.runningMean);
@@ -132,9 +148,13 @@ final class CudaLayerState implements AutoCloseable {
     /** Frees the device state; the context must be current. */
     @Override
     public void close() {
+        freeBuffers();
+        failures.close();
+    }
+
+    private void freeBuffers() {
         for (DeviceBuffer buffer : buffers) {
             buffer.close();
         }
-        failures.close();
     }
 }

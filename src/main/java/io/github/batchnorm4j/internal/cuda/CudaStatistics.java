@@ -63,7 +63,7 @@ final class CudaStatistics {
         KernelCall statistics = shape.isChannelsLast()
                 ? statsChannelsLast.arg(m).arg((long) channels).arg(geometry.perBlock)
                 : statsNchw.arg((long) channels).arg(shape.spatialSize()).arg(m).arg(geometry.perBlock);
-        statistics.arg(config.eps()).arg(update ? 1 : 0).arg(config.weightMode()).arg(config.momentum())
+        statistics.arg(config.eps()).arg(update ? 1 : 0).arg(weightMode(config)).arg(config.momentum())
                 .arg(1 - config.momentum()).arg(varianceScale).arg(renorm ? 1 : 0)
                 .arg(renorm ? state.renormRmax : 1.0).arg(renorm ? state.renormDmax : 0.0);
         if (shape.isChannelsLast()) {
@@ -72,5 +72,10 @@ final class CudaStatistics {
             statistics.launch((int) geometry.blocksPerChannel, geometry.gridY, THREADS, 1, stream);
         }
         normalize.withBatchStatistics(shape, update, renorm, stream);
+    }
+
+    /** How the kernels compute BatchNormConfig.newBatchWeight: 0 momentum, 1 cumulative average, 2 bias-corrected. */
+    private static int weightMode(BatchNormConfig config) {
+        return config.cumulativeAverage() ? 1 : config.biasCorrection() ? 2 : 0;
     }
 }

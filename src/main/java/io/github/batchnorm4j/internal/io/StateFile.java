@@ -1,7 +1,5 @@
 package io.github.batchnorm4j.internal.io;
 
-import io.github.batchnorm4j.BatchNorm;
-import io.github.batchnorm4j.BatchNormBuilder;
 import io.github.batchnorm4j.BatchNormConfig;
 import io.github.batchnorm4j.StateFileException;
 import io.github.batchnorm4j.VarianceEstimator;
@@ -277,43 +275,29 @@ public final class StateFile {
     }
 
     /**
-     * A new layer with the settings this file records (written by {@code BatchNorm.save}), its
-     * state not yet applied; {@code file} names the file in messages.
+     * The settings this file records (written by {@code BatchNorm.save}); {@code file} names the
+     * file in messages. The layer's builder checks them.
      */
-    public BatchNorm recordedLayer(Path file) throws StateFileException {
+    public RecordedSettings recordedSettings(Path file) throws StateFileException {
         if (!has(CHANNELS)) {
             throw new StateFileException(file, "has no batchnorm4j settings (member '" + CHANNELS
-                    + "'); for a plain PyTorch state_dict build the layer and call loadState");
+                    + "'); for a plain PyTorch state_dict build the layer and call load");
         }
         long channels = countScalar(CHANNELS);
         if (channels == 0 || channels > Integer.MAX_VALUE) {
             throw new StateFileException(file, "member '" + CHANNELS + "' holds " + channels
                     + "; it must be a positive channel count");
         }
-        BatchNormBuilder builder = BatchNorm.builder((int) channels)
-                .runningVariance(booleanScalar(UNBIASED) ? VarianceEstimator.UNBIASED
-                        : VarianceEstimator.BIASED)
-                .biasCorrection(booleanScalar(BIAS_CORRECTION))
-                .affine(booleanScalar(AFFINE))
-                .trackRunningStats(booleanScalar(TRACK));
-        double eps = doubleScalar(EPS);
-        double momentum = doubleScalar(MOMENTUM);
-        boolean cumulative = booleanScalar(CUMULATIVE);
-        BatchNorm layer;
-        try {
-            builder.eps(eps);
-            if (has(RENORM_RMAX) || has(RENORM_DMAX)) {
-                builder.batchRenormalization(doubleScalar(RENORM_RMAX), doubleScalar(RENORM_DMAX));
-            }
-            if (cumulative) {
-                builder.cumulativeAverage();
-            } else {
-                builder.momentum(momentum);
-            }
-            layer = builder.build();
-        } catch (IllegalArgumentException e) {
-            throw new StateFileException(file, "recorded settings are invalid: " + e.getMessage());
-        }
-        return layer;
+        boolean renorm = has(RENORM_RMAX) || has(RENORM_DMAX);
+        return new RecordedSettings((int) channels, doubleScalar(EPS), doubleScalar(MOMENTUM),
+                booleanScalar(CUMULATIVE), booleanScalar(UNBIASED), booleanScalar(BIAS_CORRECTION),
+                booleanScalar(AFFINE), booleanScalar(TRACK), renorm,
+                renorm ? doubleScalar(RENORM_RMAX) : Double.NaN, renorm ? doubleScalar(RENORM_DMAX) : Double.NaN);
+    }
+
+    /** A layer's settings as a state file records them, before any check. */
+    public record RecordedSettings(int channels, double eps, double momentum, boolean cumulativeAverage,
+            boolean unbiasedRunningVariance, boolean biasCorrection, boolean affine, boolean trackRunningStats,
+            boolean batchRenormalization, double renormRmax, double renormDmax) {
     }
 }

@@ -1,17 +1,18 @@
-package io.github.batchnorm4j.internal;
+package io.github.batchnorm4j.internal.backends;
 
+import io.github.batchnorm4j.BatchNormProperty;
 import java.util.Locale;
 
 /**
  * Which backend layers use: {@code auto} (CUDA where it works, else the CPU), {@code cpu} or
- * {@code cuda}. Set by the system property {@code batchnorm4j.backend}, which overrides the
- * environment variable {@code BATCHNORM4J_BACKEND}; {@code auto} when neither is set.
+ * {@code cuda}. Set by {@link BatchNormProperty#BACKEND}, which overrides the environment variable
+ * {@link BatchNormProperty#BACKEND_ENVIRONMENT}; {@code auto} when neither is set.
  */
 public enum BackendChoice {
     AUTO, CPU, CUDA;
 
-    public static final String PROPERTY = "batchnorm4j.backend";
-    static final String ENVIRONMENT = "BATCHNORM4J_BACKEND";
+    public static final String PROPERTY = BatchNormProperty.BACKEND.key();
+    static final String ENVIRONMENT = BatchNormProperty.BACKEND_ENVIRONMENT;
 
     /** The choice from the running JVM's property and environment. */
     static BackendChoice configured() {

@@ -1,5 +1,6 @@
-package io.github.batchnorm4j.internal;
+package io.github.batchnorm4j.internal.backends;
 
+import io.github.batchnorm4j.internal.BatchNormBackend;
 import io.github.batchnorm4j.internal.cpu.CpuBackend;
 import io.github.batchnorm4j.internal.cuda.CudaAvailability;
 import io.github.batchnorm4j.internal.cuda.CudaBackend;

@@ -1,0 +1,121 @@
+package io.github.batchnorm4j.internal.cuda;
+
+import static jcuda.driver.JCudaDriver.cuMemcpyHtoD;
+
+import io.github.batchnorm4j.Shape;
+import io.github.batchnorm4j.internal.LayerState;
+import jcuda.Pointer;
+import jcuda.Sizeof;
+
+/**
+ * Synchronized batch norm on CUDA (host arrays): a step's statistics and gradient sums come from
+ * every worker, so the host makes what the finishing kernels would make from them, uploads it,
+ * and runs only the elementwise kernels. Synchronized steps already wait for the network, so the
+ * copies of C-sized state cost little beside them. {@link CudaBackend} makes the device current
+ * and reports earlier failures first.
+ */
+final class CudaSynchronizedStep {
+    private final CudaWorkspace w;
+    private final CudaLayerState s;
+    private final CudaNormalize normalize;
+    private final CudaBackward backward;
+
+    CudaSynchronizedStep(CudaWorkspace w, CudaLayerState s, CudaNormalize normalize, CudaBackward backward) {
+        this.w = w;
+        this.s = s;
+        this.normalize = normalize;
+        this.backward = backward;
+    }
+
+    /**
+     * A training forward with outside statistics: the state comes to the host, the normalization
+     * parameters are made there (as the statistics kernels' finishing step makes them:
+     * normalize_params.cuh) and uploaded, the normalize kernel runs without its commit, and the
+     * host commits and uploads the state.
+     */
+    void forward(LayerState state, Shape shape, float[] hostX, int xOffset, float[] hostY, int yOffset,
+            double[] mean, double[] variance, long valuesPerChannel) {
+        s.pull(state);
+        int channels = shape.channels();
+        boolean renorm = state.config.batchRenormalization();
+        float[] invStd = new float[channels], params = new float[4 * channels];
+        float[] r = renorm ? new float[channels] : null, d = renorm ? new float[channels] : null;
+        state.batchCorrections(mean, variance, invStd, r, d);
+        for (int c = 0; c < channels; c++) {
+            float gamma = state.gamma[c], beta = state.beta[c];
+            if (renorm) {
+                beta = LayerState.renormBeta(gamma, beta, d[c]);
+                gamma = LayerState.renormGamma(gamma, r[c]);
+            }
+            putParams(params, c, channels, shape.isChannelsLast(), mean[c], gamma * invStd[c], beta);
+        }
+        int count = (int) shape.elementCount();
+        w.upload(w.x, w.stagingIn, hostX, xOffset, count);
+        w.y.atLeast((long) count * Sizeof.FLOAT);
+        w.aimAtOwnBuffers();
+        upload(w.params, params, "params");
+        normalize.withParams(shape, w.stream());
+        w.download(hostY, yOffset, w.y, count);
+        state.commitBatch(shape, mean, variance, invStd, state.config.trackRunningStats(), r, d, valuesPerChannel);
+        s.push(state);
+    }
+
+    /**
+     * The backward of {@link #forward} with outside gradient sums: the dx coefficients are made on
+     * the host (as finalize_gradients.cuh makes them), the apply kernel runs without its commit,
+     * and the host commits the gradients and uploads them.
+     */
+    void backward(LayerState state, Shape shape, float[] hostX, int xOffset, float[] hostDy, int dyOffset,
+            float[] hostDx, int dxOffset, double[] sumDy, double[] sumDyCentered, long valuesPerChannel) {
+        s.pull(state);
+        int channels = shape.channels();
+        float[] params = new float[4 * channels], coefficients = new float[4 * channels];
+        for (int c = 0; c < channels; c++) {
+            float invStd = state.savedInvStd[c];
+            double dGamma = sumDyCentered[c] * invStd;
+            double k = (double) state.backwardGamma(c) * invStd;
+            coefficients[4 * c] = (float) k;
+            coefficients[4 * c + 1] = (float) (k * invStd * dGamma / valuesPerChannel);
+            coefficients[4 * c + 2] = (float) (k * sumDy[c] / valuesPerChannel);
+            putParams(params, c, channels, shape.isChannelsLast(), state.savedMean[c], 0f, 0f);
+        }
+        state.gradientsFromSums(sumDy, sumDyCentered);
+        int count = (int) shape.elementCount();
+        w.upload(w.x, w.stagingIn, hostX, xOffset, count);
+        w.upload(w.y, w.stagingIn2, hostDy, dyOffset, count); // y holds dy
+        w.dx.atLeast((long) count * Sizeof.FLOAT);
+        w.aimAtOwnBuffers();
+        upload(w.params, params, "params");
+        upload(w.coefficients, coefficients, "coefficients");
+        backward.applyOnly(shape, w.stream());
+        w.download(hostDx, dxOffset, w.dx, count);
+        if (state.config.affine()) {
+            state.commitGradients();
+        }
+        s.push(state);
+    }
+
+    private static void upload(DeviceBuffer buffer, float[] values, String what) {
+        long bytes = (long) values.length * Sizeof.FLOAT;
+        buffer.atLeast(bytes);
+        CudaCalls.check(cuMemcpyHtoD(buffer.pointer(), Pointer.to(values), bytes), "cuMemcpyHtoD", what);
+    }
+
+    /** Channel c's normalization parameters in the kernels' layout (normalize_params.cuh). */
+    private static void putParams(float[] params, int c, int channels, boolean planar, double mean, float scale,
+            float shift) {
+        float hi = (float) mean;
+        float lo = (float) (mean - hi);
+        if (planar) {
+            params[c] = hi;
+            params[channels + c] = lo;
+            params[2 * channels + c] = scale;
+            params[3 * channels + c] = shift;
+        } else {
+            params[4 * c] = hi;
+            params[4 * c + 1] = lo;
+            params[4 * c + 2] = scale;
+            params[4 * c + 3] = shift;
+        }
+    }
+}
