@@ -252,6 +252,17 @@ class CliTest {
     }
 
     @Test
+    void aMalformedNpyHeaderExitsWith2WithOneLineNamingTheProblem() throws IOException {
+        Path unclosed = rawNpy("unclosed.npy", "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), ", 24);
+        Path y = dir.resolve("y.npy");
+        CliRun run = CliRun.of("apply", "--input", unclosed.toString(), "--layout", "NC", "--state",
+                golden("momentum_state.npz").toString(), "--output", y.toString());
+        assertBadInput(run, "bn4j apply: " + unclosed + ": .npy header dict is not closed");
+        assertEquals(1, run.err().strip().lines().count(), "one line: " + run.err());
+        assertFalse(Files.exists(y), "no output written");
+    }
+
+    @Test
     void infoNamesTheBackendAndWhy() {
         CliRun info = CliRun.of("info");
         assertEquals(0, info.exitCode(), info.toString());

@@ -5,8 +5,6 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * The header of a NumPy {@code .npy} file: dtype, memory order, shape, and where the data start.
@@ -14,9 +12,6 @@ import java.util.regex.Pattern;
  */
 public final class NpyHeader {
     private static final byte[] MAGIC = {(byte) 0x93, 'N', 'U', 'M', 'P', 'Y'};
-    private static final Pattern DESCR = Pattern.compile("'descr'\\s*:\\s*'([^']*)'");
-    private static final Pattern FORTRAN = Pattern.compile("'fortran_order'\\s*:\\s*(True|False)");
-    private static final Pattern SHAPE = Pattern.compile("'shape'\\s*:\\s*\\(([^)]*)\\)");
 
     public final String dtype;
     public final boolean fortranOrder;
@@ -62,14 +57,9 @@ public final class NpyHeader {
             byte[] headerBytes = new byte[(int) headerLength];
             in.readFully(headerBytes);
             String header = new String(headerBytes, StandardCharsets.UTF_8);
-            Matcher descr = DESCR.matcher(header);
-            Matcher fortran = FORTRAN.matcher(header);
-            Matcher shapeMatch = SHAPE.matcher(header);
-            if (!descr.find() || !fortran.find() || !shapeMatch.find()) {
-                throw new IOException(name + ": .npy header is corrupt: " + header.trim());
-            }
-            NpyHeader parsed = new NpyHeader(descr.group(1), fortran.group(1).equals("True"),
-                    parseShape(shapeMatch.group(1), name), prefix + headerLength);
+            // numpy takes the Python 2 'L' suffix on dimensions only in versions 1 and 2.
+            NpyHeaderDict dict = NpyHeaderDict.parse(header, major < 3, name);
+            NpyHeader parsed = new NpyHeader(dict.descr, dict.fortranOrder, dict.shape, prefix + headerLength);
             itemSize(parsed.dtype, name);
             return parsed;
         } catch (EOFException e) {
@@ -125,28 +115,6 @@ public final class NpyHeader {
         }
         String joined = Arrays.toString(shape);
         return "(" + joined.substring(1, joined.length() - 1) + ")";
-    }
-
-    private static long[] parseShape(String text, String name) throws IOException {
-        String[] parts = text.split(",");
-        long[] dims = new long[parts.length];
-        int count = 0;
-        for (String part : parts) {
-            String trimmed = part.trim();
-            if (trimmed.isEmpty()) {
-                continue;
-            }
-            try {
-                dims[count] = Long.parseLong(trimmed.endsWith("L") ? trimmed.substring(0, trimmed.length() - 1) : trimmed);
-            } catch (NumberFormatException e) {
-                throw new IOException(name + ": .npy shape (" + text + ") is corrupt");
-            }
-            if (dims[count] < 0) {
-                throw new IOException(name + ": .npy shape (" + text + ") has a negative dimension");
-            }
-            count++;
-        }
-        return Arrays.copyOf(dims, count);
     }
 
     static int itemSize(String dtype, String name) throws IOException {
