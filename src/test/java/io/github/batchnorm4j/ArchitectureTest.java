@@ -36,7 +36,7 @@ class ArchitectureTest {
 
     /** Classes of the public package that use internal code: the facades. */
     private static final DescribedPredicate<JavaClass> FACADE = DescribedPredicate.describe(
-            "a facade of the public package (a class there that uses internal code)",
+            "are facades of the public package (classes there that use internal code)",
             ArchitectureTest::isFacade);
 
     private static boolean isFacade(JavaClass type) {
