@@ -117,7 +117,7 @@ class ShippedKernelsRunTest {
         double scale = (double) m / (m - 1);
         if (channelsLast) {
             int rowsPerBlock = (m + blocksPerChannel - 1) / blocksPerChannel;
-            PtxKernel stats = kernel("batch_norm_statistics", "bn_stats_channels_last");
+            PtxKernel stats = kernel("batch_norm_statistics", "bn_statistics_channels_last");
             byte[] args = new ParameterBuffer(stats).u64(px).u64(m).u64(c).u64(rowsPerBlock).u64(pCount).u64(pMean)
                     .u64(pM2).f64(EPS).u64(pGamma).u64(pBeta).u32(1).u32(0).f64(MOMENTUM).f64(1 - MOMENTUM).f64(scale)
                     .u32(0).f64(1).f64(0) // no renormalization
@@ -127,7 +127,7 @@ class ShippedKernelsRunTest {
                     schedule);
         } else {
             int perBlock = (m + blocksPerChannel - 1) / blocksPerChannel;
-            PtxKernel stats = kernel("batch_norm_statistics", "bn_stats_nchw");
+            PtxKernel stats = kernel("batch_norm_statistics", "bn_statistics_nchw");
             byte[] args = new ParameterBuffer(stats).u64(px).u64(c).u64(s).u64(m).u64(perBlock).u64(pCount).u64(pMean)
                     .u64(pM2).f64(EPS).u64(pGamma).u64(pBeta).u32(1).u32(0).f64(MOMENTUM).f64(1 - MOMENTUM).f64(scale)
                     .u32(0).f64(1).f64(0) // no renormalization
@@ -228,7 +228,7 @@ class ShippedKernelsRunTest {
         long betaGrad = mem.allocate(4L * c);
         long coefficients = mem.allocate(16L * c);
         long scratch = mem.allocate(8L * c);
-        String kernelName = channelsLast ? "bn_grad_sums_channels_last" : "bn_grad_sums_nchw";
+        String kernelName = channelsLast ? "bn_backward_sums_channels_last" : "bn_backward_sums_nchw";
         PtxKernel sums = kernel("batch_norm_backward", kernelName);
         ParameterBuffer head = channelsLast
                 ? new ParameterBuffer(sums).u64(px).u64(pdy).u64(m).u64(c).u64((m + blocks - 1) / blocks)
@@ -243,13 +243,13 @@ class ShippedKernelsRunTest {
             Interpreter.launch(sums, Fixtures.dim(blocks, c), Fixtures.dim(64), 0, args, mem, schedule);
         }
         if (channelsLast) {
-            PtxKernel apply = kernel("batch_norm_backward", "bn_grad_apply_channels_last");
+            PtxKernel apply = kernel("batch_norm_backward", "bn_backward_apply_channels_last");
             byte[] a = divisor(new ParameterBuffer(apply).u64(px).u64(pdy).u64(pdx).u64((long) m * c).u64(c)
                     .u64(params).u64(coefficients), c).u32(1).u64(scratch).u64(gammaGrad).u64(betaGrad).u64(counters)
                     .bytes();
             Interpreter.launch(apply, Fixtures.dim(3), Fixtures.dim(64), 0, a, mem, schedule);
         } else {
-            PtxKernel apply = kernel("batch_norm_backward", "bn_grad_apply_nchw");
+            PtxKernel apply = kernel("batch_norm_backward", "bn_backward_apply_nchw");
             byte[] a = divisor(divisor(new ParameterBuffer(apply).u64(px).u64(pdy).u64(pdx).u64((long) n * c).u64(c)
                     .u64(s).u64(params).u64(coefficients).u32(s % 4 == 0 ? 1 : 0), s), c).u32(1).u64(scratch)
                     .u64(gammaGrad).u64(betaGrad).u64(counters).bytes();

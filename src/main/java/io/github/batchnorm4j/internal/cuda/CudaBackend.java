@@ -186,7 +186,7 @@ public final class CudaBackend implements BatchNormBackend {
 
     /**
      * The backward of {@link #forwardTrainingWithStatistics} with outside gradient sums: the dx
-     * coefficients are made on the host (as finalize_gradients.cuh makes them), the apply kernel
+     * coefficients are made on the host (as finalize_backward.cuh makes them), the apply kernel
      * runs without its commit, and the host commits the gradients and uploads them.
      */
     @Override

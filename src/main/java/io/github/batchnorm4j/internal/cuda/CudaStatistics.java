@@ -20,25 +20,27 @@ final class CudaStatistics {
     private final CudaContext cuda;
     private final CudaWorkspace w;
     private final CudaNormalize normalize;
-    private final KernelCall statsNchw;
-    private final KernelCall statsChannelsLast;
+    private final KernelCall statisticsNchw;
+    private final KernelCall statisticsChannelsLast;
 
     CudaStatistics(CudaContext cuda, CudaWorkspace w, CudaLayerState s, CudaNormalize normalize) {
         this.cuda = cuda;
         this.w = w;
         this.normalize = normalize;
-        statsNchw = new KernelCall(Kernel.BN_STATS_NCHW, cuda.kernel(Kernel.BN_STATS_NCHW), w.xIn.argument(),
-                w.partialA.argument(), w.partialB.argument(), w.partialC.argument(), s.gamma.argument(),
-                s.beta.argument(), s.runningMean.argument(), s.runningVar.argument(), w.params.argument(), w.scratch.argument(),
-                s.counters.argument(), s.failures.argument(), w.blocksDone.argument());
-        statsChannelsLast = new KernelCall(Kernel.BN_STATS_CHANNELS_LAST, cuda.kernel(Kernel.BN_STATS_CHANNELS_LAST),
+        statisticsNchw = new KernelCall(Kernel.BN_STATISTICS_NCHW, cuda.kernel(Kernel.BN_STATISTICS_NCHW),
                 w.xIn.argument(), w.partialA.argument(), w.partialB.argument(), w.partialC.argument(),
                 s.gamma.argument(), s.beta.argument(), s.runningMean.argument(), s.runningVar.argument(),
-                w.params.argument(), w.scratch.argument(), s.counters.argument(), s.failures.argument(), w.blocksDone.argument());
+                w.params.argument(), w.scratch.argument(), s.counters.argument(), s.failures.argument(),
+                w.blocksDone.argument());
+        statisticsChannelsLast = new KernelCall(Kernel.BN_STATISTICS_CHANNELS_LAST,
+                cuda.kernel(Kernel.BN_STATISTICS_CHANNELS_LAST), w.xIn.argument(), w.partialA.argument(),
+                w.partialB.argument(), w.partialC.argument(), s.gamma.argument(), s.beta.argument(),
+                s.runningMean.argument(), s.runningVar.argument(), w.params.argument(), w.scratch.argument(),
+                s.counters.argument(), s.failures.argument(), w.blocksDone.argument());
     }
 
     KernelCall[] kernels() {
-        return new KernelCall[] {statsNchw, statsChannelsLast};
+        return new KernelCall[] {statisticsNchw, statisticsChannelsLast};
     }
 
     /**
@@ -61,8 +63,8 @@ final class CudaStatistics {
         long m = shape.valuesPerChannel();
         double varianceScale = config.runningVariance() == VarianceEstimator.UNBIASED ? (double) m / (m - 1) : 1;
         KernelCall statistics = shape.isChannelsLast()
-                ? statsChannelsLast.arg(m).arg((long) channels).arg(geometry.perBlock)
-                : statsNchw.arg((long) channels).arg(shape.spatialSize()).arg(m).arg(geometry.perBlock);
+                ? statisticsChannelsLast.arg(m).arg((long) channels).arg(geometry.perBlock)
+                : statisticsNchw.arg((long) channels).arg(shape.spatialSize()).arg(m).arg(geometry.perBlock);
         statistics.arg(config.eps()).arg(update ? 1 : 0).arg(config.weightMode()).arg(config.momentum())
                 .arg(1 - config.momentum()).arg(varianceScale).arg(renorm ? 1 : 0)
                 .arg(renorm ? state.renormRmax : 1.0).arg(renorm ? state.renormDmax : 0.0);
