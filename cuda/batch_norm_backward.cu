@@ -16,6 +16,7 @@
 #include "fast_divide.cuh"
 #include "finalize_backward.cuh"
 #include "last_block.cuh"
+#include "launch_constants.cuh"
 #include "normalize_params.cuh"
 #include "vector_access.cuh"
 #include "welford.cuh"
@@ -81,9 +82,10 @@ extern "C" __global__ void bn_backward_sums_channels_last(const float* __restric
                                                           long long* __restrict__ counters, long long* failure,
                                                           unsigned int* __restrict__ blocks_done) {
     GradientSource source = {saved_mean, running_mean, invstd, from_running, saved_renorm, renorm};
-    __shared__ double column_dy[32][33];
-    __shared__ double column_dyx[32][33];
-    long long c = (long long)blockIdx.y * 32 + threadIdx.x;
+    // [y][x], as bn_statistics_channels_last's column
+    __shared__ double column_dy[1024 / CHANNELS_LAST_TILE_CHANNELS][CHANNELS_LAST_TILE_CHANNELS + 1];
+    __shared__ double column_dyx[1024 / CHANNELS_LAST_TILE_CHANNELS][CHANNELS_LAST_TILE_CHANNELS + 1];
+    long long c = (long long)blockIdx.y * CHANNELS_LAST_TILE_CHANNELS + threadIdx.x;
     long long b = blockIdx.x;
     long long start = reduce ? b * rows_per_block : rows; // reduce = 0: no sums, only the finish
     long long end = min(rows, start + rows_per_block);

@@ -14,7 +14,12 @@
 // running statistics an inference forward normalized with (from_running = 1).
 #pragma once
 
+#include "launch_constants.cuh"
 #include "layer_record.cuh"
+
+// The coefficient below is made field by field in this order.
+static_assert(COEFFICIENTS_PER_CHANNEL == 4 && COEFFICIENT_K == 0 && COEFFICIENT_KC == 1 && COEFFICIENT_K0 == 2,
+              "a channel's dx coefficients are one float4: (k, kc, k0, 0)");
 
 // invstd is the host's choice (the saved or the running 1/sqrt(var + eps)); the mean's two
 // sources differ in type, so the kernel picks.
@@ -93,8 +98,8 @@ __device__ __forceinline__ void finalize_backward(const double* partial_dy, cons
         float hi = (float)mean;
         float lo = (float)(mean - (double)hi);
         if (a.planar) {
-            params[c] = hi;
-            params[channels + c] = lo;
+            params[PARAM_MEAN_HI * channels + c] = hi;
+            params[PARAM_MEAN_LO * channels + c] = lo;
         } else {
             reinterpret_cast<float4*>(params)[c] = make_float4(hi, lo, 0.0f, 0.0f);
         }
