@@ -1,5 +1,14 @@
 package io.github.batchnorm4j.internal.cuda;
 
+import static io.github.batchnorm4j.internal.cuda.LaunchConstants.COEFFICIENTS_PER_CHANNEL;
+import static io.github.batchnorm4j.internal.cuda.LaunchConstants.COEFFICIENT_K;
+import static io.github.batchnorm4j.internal.cuda.LaunchConstants.COEFFICIENT_K0;
+import static io.github.batchnorm4j.internal.cuda.LaunchConstants.COEFFICIENT_KC;
+import static io.github.batchnorm4j.internal.cuda.LaunchConstants.PARAMS_PER_CHANNEL;
+import static io.github.batchnorm4j.internal.cuda.LaunchConstants.PARAM_MEAN_HI;
+import static io.github.batchnorm4j.internal.cuda.LaunchConstants.PARAM_MEAN_LO;
+import static io.github.batchnorm4j.internal.cuda.LaunchConstants.PARAM_SCALE;
+import static io.github.batchnorm4j.internal.cuda.LaunchConstants.PARAM_SHIFT;
 import static jcuda.driver.JCudaDriver.cuMemcpyHtoD;
 
 import static jcuda.driver.JCudaDriver.cuMemGetAddressRange;
@@ -155,7 +164,7 @@ public final class CudaBackend implements BatchNormBackend {
             s.pull(state);
             int channels = shape.channels();
             boolean renorm = state.config.batchRenormalization();
-            float[] invStd = new float[channels], params = new float[4 * channels];
+            float[] invStd = new float[channels], params = new float[PARAMS_PER_CHANNEL * channels];
             float[] r = renorm ? new float[channels] : null, d = renorm ? new float[channels] : null;
             state.batchCorrections(mean, variance, invStd, r, d);
             for (int c = 0; c < channels; c++) {
@@ -170,9 +179,9 @@ public final class CudaBackend implements BatchNormBackend {
             w.upload(w.x, w.stagingIn, hostX, xOffset, count);
             w.y.atLeast((long) count * Sizeof.FLOAT);
             w.aimAtOwnBuffers();
-            w.params.atLeast(4L * channels * Sizeof.FLOAT);
-            CudaCalls.check(cuMemcpyHtoD(w.params.pointer(), Pointer.to(params), 4L * channels * Sizeof.FLOAT),
-                    "cuMemcpyHtoD", "params");
+            long paramBytes = (long) params.length * Sizeof.FLOAT;
+            w.params.atLeast(paramBytes);
+            CudaCalls.check(cuMemcpyHtoD(w.params.pointer(), Pointer.to(params), paramBytes), "cuMemcpyHtoD", "params");
             normalize.withParams(shape, w.stream());
             w.download(hostY, yOffset, w.y, count);
             state.commitBatch(shape, mean, variance, invStd, state.config.trackRunningStats(), r, d,
@@ -196,14 +205,16 @@ public final class CudaBackend implements BatchNormBackend {
             begin(state);
             s.pull(state);
             int channels = shape.channels();
-            float[] params = new float[4 * channels], coefficients = new float[4 * channels];
+            float[] params = new float[PARAMS_PER_CHANNEL * channels];
+            float[] coefficients = new float[COEFFICIENTS_PER_CHANNEL * channels];
             for (int c = 0; c < channels; c++) {
                 float invStd = state.savedInvStd[c];
                 double dGamma = sumDyCentered[c] * invStd;
                 double k = (double) state.backwardGamma(c) * invStd;
-                coefficients[4 * c] = (float) k;
-                coefficients[4 * c + 1] = (float) (k * invStd * dGamma / valuesPerChannel);
-                coefficients[4 * c + 2] = (float) (k * sumDy[c] / valuesPerChannel);
+                int at = COEFFICIENTS_PER_CHANNEL * c;
+                coefficients[at + COEFFICIENT_K] = (float) k;
+                coefficients[at + COEFFICIENT_KC] = (float) (k * invStd * dGamma / valuesPerChannel);
+                coefficients[at + COEFFICIENT_K0] = (float) (k * sumDy[c] / valuesPerChannel);
                 putParams(params, c, channels, shape.isChannelsLast(), state.savedMean[c], 0f, 0f);
                 state.nextGammaGradient[c] = (float) state.gammaGradient(c, dGamma, sumDy[c]);
                 state.nextBetaGradient[c] = (float) sumDy[c];
@@ -213,12 +224,13 @@ public final class CudaBackend implements BatchNormBackend {
             w.upload(w.y, w.stagingIn2, hostDy, dyOffset, count); // y holds dy
             w.dx.atLeast((long) count * Sizeof.FLOAT);
             w.aimAtOwnBuffers();
-            w.params.atLeast(4L * channels * Sizeof.FLOAT);
-            w.coefficients.atLeast(4L * channels * Sizeof.FLOAT);
-            CudaCalls.check(cuMemcpyHtoD(w.params.pointer(), Pointer.to(params), 4L * channels * Sizeof.FLOAT),
-                    "cuMemcpyHtoD", "params");
-            CudaCalls.check(cuMemcpyHtoD(w.coefficients.pointer(), Pointer.to(coefficients),
-                    4L * channels * Sizeof.FLOAT), "cuMemcpyHtoD", "coefficients");
+            long paramBytes = (long) params.length * Sizeof.FLOAT;
+            long coefficientBytes = (long) coefficients.length * Sizeof.FLOAT;
+            w.params.atLeast(paramBytes);
+            w.coefficients.atLeast(coefficientBytes);
+            CudaCalls.check(cuMemcpyHtoD(w.params.pointer(), Pointer.to(params), paramBytes), "cuMemcpyHtoD", "params");
+            CudaCalls.check(cuMemcpyHtoD(w.coefficients.pointer(), Pointer.to(coefficients), coefficientBytes),
+                    "cuMemcpyHtoD", "coefficients");
             backward.applyOnly(shape, w.stream());
             w.download(hostDx, dxOffset, w.dx, count);
             if (state.config.affine()) {
@@ -236,17 +248,13 @@ public final class CudaBackend implements BatchNormBackend {
             float shift) {
         float hi = (float) mean;
         float lo = (float) (mean - hi);
-        if (planar) {
-            params[c] = hi;
-            params[channels + c] = lo;
-            params[2 * channels + c] = scale;
-            params[3 * channels + c] = shift;
-        } else {
-            params[4 * c] = hi;
-            params[4 * c + 1] = lo;
-            params[4 * c + 2] = scale;
-            params[4 * c + 3] = shift;
-        }
+        // Planar: a plane of C floats per parameter; otherwise a float4 per channel.
+        int at = planar ? c : PARAMS_PER_CHANNEL * c;
+        int step = planar ? channels : 1;
+        params[at + PARAM_MEAN_HI * step] = hi;
+        params[at + PARAM_MEAN_LO * step] = lo;
+        params[at + PARAM_SCALE * step] = scale;
+        params[at + PARAM_SHIFT * step] = shift;
     }
 
     // ---- caller device memory ----

@@ -1,5 +1,12 @@
 package io.github.batchnorm4j.internal.cuda;
 
+import static io.github.batchnorm4j.internal.cuda.LaunchConstants.BACKWARD_SCRATCH_BYTES_PER_CHANNEL;
+import static io.github.batchnorm4j.internal.cuda.LaunchConstants.BLOCK_THREADS;
+import static io.github.batchnorm4j.internal.cuda.LaunchConstants.CHANNELS_LAST_TILE_CHANNELS;
+import static io.github.batchnorm4j.internal.cuda.LaunchConstants.CHANNELS_LAST_TILE_ROWS;
+import static io.github.batchnorm4j.internal.cuda.LaunchConstants.COEFFICIENTS_PER_CHANNEL;
+import static io.github.batchnorm4j.internal.cuda.LaunchConstants.PARAMS_PER_CHANNEL;
+
 import io.github.batchnorm4j.Shape;
 import jcuda.Sizeof;
 import jcuda.driver.CUstream;
@@ -10,8 +17,6 @@ import jcuda.driver.CUstream;
  * dx with the gradients' commit: two launches, and a refused second launch commits nothing. The twin of the CPU path's {@code CpuBackward}.
  */
 final class CudaBackward {
-    private static final int THREADS = LaunchGeometry.THREADS;
-
     private final CudaContext cuda;
     private final CudaWorkspace w;
     private final CudaLayerState s;
@@ -71,26 +76,27 @@ final class CudaBackward {
         long blocksPerChannel = reduce ? geometry.blocksPerChannel : 1;
         w.partialA.atLeast(channels * blocksPerChannel * Sizeof.DOUBLE);
         w.partialB.atLeast(channels * blocksPerChannel * Sizeof.DOUBLE);
-        w.params.atLeast(4L * channels * Sizeof.FLOAT);
-        w.coefficients.atLeast(4L * channels * Sizeof.FLOAT);
-        w.scratch.atLeast(2L * channels * Sizeof.FLOAT);
+        w.params.atLeast((long) PARAMS_PER_CHANNEL * channels * Sizeof.FLOAT);
+        w.coefficients.atLeast((long) COEFFICIENTS_PER_CHANNEL * channels * Sizeof.FLOAT);
+        w.scratch.atLeast((long) BACKWARD_SCRATCH_BYTES_PER_CHANNEL * channels);
         w.blocksDone.zeroedAtLeast(Sizeof.INT);
         if (shape.isChannelsLast()) {
             backwardSumsChannelsLast.arg(shape.valuesPerChannel()).arg((long) channels).arg(geometry.perBlock);
             finishArguments(backwardSumsChannelsLast, reduce, fromBatch, fromRunning, affine, renorm)
-                    .launch((int) blocksPerChannel, geometry.gridY, 32, 8, stream);
+                    .launch((int) blocksPerChannel, geometry.gridY, CHANNELS_LAST_TILE_CHANNELS,
+                            CHANNELS_LAST_TILE_ROWS, stream);
         } else {
             backwardSumsNchw.arg((long) channels).arg(shape.spatialSize()).arg(shape.valuesPerChannel())
                     .arg(geometry.perBlock);
             finishArguments(backwardSumsNchw, reduce, fromBatch, fromRunning, affine, renorm)
-                    .launch((int) blocksPerChannel, geometry.gridY, THREADS, 1, stream);
+                    .launch((int) blocksPerChannel, geometry.gridY, BLOCK_THREADS, 1, stream);
         }
         apply(shape, affine, stream);
     }
 
     /** dx alone, from the params and coefficients the host put in the workspace; nothing is committed. */
     void applyOnly(Shape shape, CUstream stream) {
-        w.scratch.atLeast(2L * shape.channels() * Sizeof.FLOAT);
+        w.scratch.atLeast((long) BACKWARD_SCRATCH_BYTES_PER_CHANNEL * shape.channels());
         apply(shape, false, stream);
     }
 
@@ -100,14 +106,14 @@ final class CudaBackward {
         channelsDivisor = channelsDivisor.or(channels);
         if (shape.isChannelsLast()) {
             backwardApplyChannelsLast.arg(count).arg((long) channels).arg(channelsDivisor.multiplier())
-                    .arg(channelsDivisor.log()).arg(commit ? 1 : 0).launch(gridFor(count), 1, THREADS, 1, stream);
+                    .arg(channelsDivisor.log()).arg(commit ? 1 : 0).launch(gridFor(count), 1, BLOCK_THREADS, 1, stream);
         } else {
             boolean vector = shape.spatialSize() % 4 == 0;
             spatialDivisor = spatialDivisor.or(shape.spatialSize());
             backwardApplyNchw.arg((long) shape.n() * channels).arg((long) channels).arg(shape.spatialSize())
                     .arg(vector ? 1 : 0).arg(spatialDivisor.multiplier()).arg(spatialDivisor.log())
                     .arg(channelsDivisor.multiplier()).arg(channelsDivisor.log()).arg(commit ? 1 : 0)
-                    .launch(gridFor(vector ? count / 4 : count), 1, THREADS, 1, stream);
+                    .launch(gridFor(vector ? count / 4 : count), 1, BLOCK_THREADS, 1, stream);
         }
     }
 

@@ -1,5 +1,11 @@
 package io.github.batchnorm4j.internal.cuda;
 
+import static io.github.batchnorm4j.internal.cuda.LaunchConstants.BLOCK_THREADS;
+import static io.github.batchnorm4j.internal.cuda.LaunchConstants.CHANNELS_LAST_TILE_CHANNELS;
+import static io.github.batchnorm4j.internal.cuda.LaunchConstants.CHANNELS_LAST_TILE_ROWS;
+import static io.github.batchnorm4j.internal.cuda.LaunchConstants.PARAMS_PER_CHANNEL;
+import static io.github.batchnorm4j.internal.cuda.LaunchConstants.STATISTICS_SCRATCH_BYTES_PER_CHANNEL;
+
 import io.github.batchnorm4j.BatchNormConfig;
 import io.github.batchnorm4j.Shape;
 import io.github.batchnorm4j.VarianceEstimator;
@@ -15,8 +21,6 @@ import jcuda.driver.CUstream;
  * path's {@code CpuStatistics}.
  */
 final class CudaStatistics {
-    private static final int THREADS = LaunchGeometry.THREADS;
-
     private final CudaContext cuda;
     private final CudaWorkspace w;
     private final CudaNormalize normalize;
@@ -57,8 +61,8 @@ final class CudaStatistics {
         w.partialA.atLeast(partials * Sizeof.FLOAT);
         w.partialB.atLeast(partials * Sizeof.FLOAT);
         w.partialC.atLeast(partials * Sizeof.FLOAT);
-        w.params.atLeast(4L * channels * Sizeof.FLOAT);
-        w.scratch.atLeast(channels * (Sizeof.DOUBLE + 6L * Sizeof.FLOAT)); // layer_record.cuh
+        w.params.atLeast((long) PARAMS_PER_CHANNEL * channels * Sizeof.FLOAT);
+        w.scratch.atLeast((long) STATISTICS_SCRATCH_BYTES_PER_CHANNEL * channels);
         w.blocksDone.zeroedAtLeast(Sizeof.INT);
         long m = shape.valuesPerChannel();
         double varianceScale = config.runningVariance() == VarianceEstimator.UNBIASED ? (double) m / (m - 1) : 1;
@@ -69,9 +73,10 @@ final class CudaStatistics {
                 .arg(1 - config.momentum()).arg(varianceScale).arg(renorm ? 1 : 0)
                 .arg(renorm ? state.renormRmax : 1.0).arg(renorm ? state.renormDmax : 0.0);
         if (shape.isChannelsLast()) {
-            statistics.launch((int) geometry.blocksPerChannel, geometry.gridY, 32, 8, stream);
+            statistics.launch((int) geometry.blocksPerChannel, geometry.gridY, CHANNELS_LAST_TILE_CHANNELS,
+                    CHANNELS_LAST_TILE_ROWS, stream);
         } else {
-            statistics.launch((int) geometry.blocksPerChannel, geometry.gridY, THREADS, 1, stream);
+            statistics.launch((int) geometry.blocksPerChannel, geometry.gridY, BLOCK_THREADS, 1, stream);
         }
         normalize.withBatchStatistics(shape, update, renorm, stream);
     }
