@@ -1,12 +1,12 @@
 // Backward: per-channel sums with their finish, then dx.
 //
-//   bn_grad_sums_nchw            partial sum(dy) and sum(dy * (x - mean)) of channel c over the
-//                                same blocks as bn_stats_nchw; fp64 per thread; the grid's last
-//                                block finishes (finalize_gradients.cuh)
-//   bn_grad_sums_channels_last   the same over row blocks, as bn_stats_channels_last
-//   bn_grad_apply_nchw           dx = k * dy - kc * (x - mean) - k0, grid-stride as
-//                                bn_normalize_nchw
-//   bn_grad_apply_channels_last  dx for rows of C values
+//   bn_backward_sums_nchw            partial sum(dy) and sum(dy * (x - mean)) of channel c over
+//                                    the same blocks as bn_statistics_nchw; fp64 per thread; the
+//                                    grid's last block finishes (finalize_backward.cuh)
+//   bn_backward_sums_channels_last   the same over row blocks, as bn_statistics_channels_last
+//   bn_backward_apply_nchw           dx = k * dy - kc * (x - mean) - k0, grid-stride as
+//                                    bn_normalize_nchw
+//   bn_backward_apply_channels_last  dx for rows of C values
 //
 // The apply kernels commit the gamma and beta gradients (commit = 1 for an affine layer:
 // commit_gradients in layer_record.cuh), so a call whose second launch fails changes nothing.
@@ -14,25 +14,26 @@
 // dx may be the same memory as dy. The formulas are the CPU path's (CpuBackward.prepareGradient).
 // After a Batch Renormalization forward (renorm = 1) its r and d (saved_renorm) are constants.
 #include "fast_divide.cuh"
-#include "finalize_gradients.cuh"
+#include "finalize_backward.cuh"
 #include "last_block.cuh"
+#include "launch_constants.cuh"
 #include "normalize_params.cuh"
 #include "vector_access.cuh"
 #include "welford.cuh"
 
-extern "C" __global__ void bn_grad_sums_nchw(const float* __restrict__ x, const float* __restrict__ dy,
-                                             long long channels, long long spatial, long long per_channel,
-                                             long long per_block, int reduce, int batch_terms, int from_running, int affine,
-                                             int renorm,
-                                             const double* __restrict__ saved_mean,
-                                             const float* __restrict__ running_mean,
-                                             const float* __restrict__ invstd,
-                                             const float* __restrict__ saved_renorm,
-                                             const float* __restrict__ gamma, double* partial_dy,
-                                             double* partial_dyx, float* __restrict__ params,
-                                             float4* __restrict__ coefficients, float* __restrict__ scratch,
-                                             long long* __restrict__ counters, long long* failure,
-                                             unsigned int* __restrict__ blocks_done) {
+extern "C" __global__ void bn_backward_sums_nchw(const float* __restrict__ x, const float* __restrict__ dy,
+                                                 long long channels, long long spatial, long long per_channel,
+                                                 long long per_block, int reduce, int batch_terms, int from_running, int affine,
+                                                 int renorm,
+                                                 const double* __restrict__ saved_mean,
+                                                 const float* __restrict__ running_mean,
+                                                 const float* __restrict__ invstd,
+                                                 const float* __restrict__ saved_renorm,
+                                                 const float* __restrict__ gamma, double* partial_dy,
+                                                 double* partial_dyx, float* __restrict__ params,
+                                                 float4* __restrict__ coefficients, float* __restrict__ scratch,
+                                                 long long* __restrict__ counters, long long* failure,
+                                                 unsigned int* __restrict__ blocks_done) {
     GradientSource source = {saved_mean, running_mean, invstd, from_running, saved_renorm, renorm};
     long long c = blockIdx.y;
     long long b = blockIdx.x;
@@ -40,7 +41,7 @@ extern "C" __global__ void bn_grad_sums_nchw(const float* __restrict__ x, const 
     long long end = min(per_channel, start + per_block);
     double mean = source_mean(source, c);
     double sum_dy = 0.0, sum_dyx = 0.0;
-    // As in bn_stats_nchw: only the first run may start inside a plane.
+    // As in bn_statistics_nchw: only the first run may start inside a plane.
     long long n = first_plane(start, spatial);
     long long s = start - n * spatial;
     for (long long p = start; p < end; n++, s = 0) {
@@ -60,37 +61,38 @@ extern "C" __global__ void bn_grad_sums_nchw(const float* __restrict__ x, const 
         partial_dyx[slot] = sum_dyx;
     }
     if (last_block_to_finish(blocks_done)) {
-        finalize_gradients(partial_dy, partial_dyx,
-                           GradientArguments{gridDim.x, channels, per_channel, batch_terms, reduce, 0, affine}, source, gamma,
-                           params, coefficients, scratch, counters, failure, threadIdx.x,
-                           blockDim.x);
+        finalize_backward(partial_dy, partial_dyx,
+                          GradientArguments{gridDim.x, channels, per_channel, batch_terms, reduce, 0, affine}, source, gamma,
+                          params, coefficients, scratch, counters, failure, threadIdx.x,
+                          blockDim.x);
     }
 }
 
-extern "C" __global__ void bn_grad_sums_channels_last(const float* __restrict__ x, const float* __restrict__ dy,
-                                                      long long rows, long long channels, long long rows_per_block,
-                                                      int reduce, int batch_terms, int from_running, int affine,
-                                             int renorm,
-                                             const double* __restrict__ saved_mean,
-                                             const float* __restrict__ running_mean,
-                                             const float* __restrict__ invstd,
-                                             const float* __restrict__ saved_renorm,
-                                             const float* __restrict__ gamma, double* partial_dy,
-                                             double* partial_dyx, float* __restrict__ params,
-                                             float4* __restrict__ coefficients, float* __restrict__ scratch,
-                                             long long* __restrict__ counters, long long* failure,
-                                             unsigned int* __restrict__ blocks_done) {
+extern "C" __global__ void bn_backward_sums_channels_last(const float* __restrict__ x, const float* __restrict__ dy,
+                                                          long long rows, long long channels, long long rows_per_block,
+                                                          int reduce, int batch_terms, int from_running, int affine,
+                                                          int renorm,
+                                                          const double* __restrict__ saved_mean,
+                                                          const float* __restrict__ running_mean,
+                                                          const float* __restrict__ invstd,
+                                                          const float* __restrict__ saved_renorm,
+                                                          const float* __restrict__ gamma, double* partial_dy,
+                                                          double* partial_dyx, float* __restrict__ params,
+                                                          float4* __restrict__ coefficients, float* __restrict__ scratch,
+                                                          long long* __restrict__ counters, long long* failure,
+                                                          unsigned int* __restrict__ blocks_done) {
     GradientSource source = {saved_mean, running_mean, invstd, from_running, saved_renorm, renorm};
-    __shared__ double column_dy[32][33];
-    __shared__ double column_dyx[32][33];
-    long long c = (long long)blockIdx.y * 32 + threadIdx.x;
+    // [y][x], as bn_statistics_channels_last's column
+    __shared__ double column_dy[1024 / CHANNELS_LAST_TILE_CHANNELS][CHANNELS_LAST_TILE_CHANNELS + 1];
+    __shared__ double column_dyx[1024 / CHANNELS_LAST_TILE_CHANNELS][CHANNELS_LAST_TILE_CHANNELS + 1];
+    long long c = (long long)blockIdx.y * CHANNELS_LAST_TILE_CHANNELS + threadIdx.x;
     long long b = blockIdx.x;
     long long start = reduce ? b * rows_per_block : rows; // reduce = 0: no sums, only the finish
     long long end = min(rows, start + rows_per_block);
     double sum_dy = 0.0, sum_dyx = 0.0;
     if (c < channels) {
         double mean = source_mean(source, c);
-        // Four rows per trip, summed in row order (as bn_stats_channels_last, for the same reason).
+        // Four rows per trip, summed in row order (as bn_statistics_channels_last, for the same reason).
         long long r = start + threadIdx.y;
         long long step = blockDim.y;
 #pragma unroll 1
@@ -128,10 +130,10 @@ extern "C" __global__ void bn_grad_sums_channels_last(const float* __restrict__ 
         partial_dyx[slot] = sum_dyx;
     }
     if (last_block_to_finish(blocks_done)) {
-        finalize_gradients(partial_dy, partial_dyx,
-                           GradientArguments{gridDim.x, channels, rows, batch_terms, reduce, 1, affine}, source, gamma,
-                           params, coefficients, scratch, counters, failure,
-                           threadIdx.y * blockDim.x + threadIdx.x, blockDim.x * blockDim.y);
+        finalize_backward(partial_dy, partial_dyx,
+                          GradientArguments{gridDim.x, channels, rows, batch_terms, reduce, 1, affine}, source, gamma,
+                          params, coefficients, scratch, counters, failure,
+                          threadIdx.y * blockDim.x + threadIdx.x, blockDim.x * blockDim.y);
     }
 }
 
@@ -139,14 +141,15 @@ __device__ __forceinline__ float grad_one(float g, float v, float4 p, float4 k) 
     return k.x * g - k.y * ((v - p.x) - p.y) - k.z;
 }
 
-extern "C" __global__ void bn_grad_apply_nchw(const float* x, const float* dy, float* dx, long long runs,
-                                              long long channels, long long spatial,
-                                              const float4* __restrict__ params,
-                                              const float4* __restrict__ coefficients, int vector,
-                                              long long spatial_multiplier, int spatial_log,
-                                              long long channels_multiplier, int channels_log, int commit, const float* __restrict__ scratch,
-                                              float* __restrict__ gamma_grad, float* __restrict__ beta_grad,
-                                              const long long* __restrict__ counters) {
+extern "C" __global__ void bn_backward_apply_nchw(const float* x, const float* dy, float* dx, long long runs,
+                                                  long long channels, long long spatial,
+                                                  const float4* __restrict__ params,
+                                                  const float4* __restrict__ coefficients, int vector,
+                                                  long long spatial_multiplier, int spatial_log,
+                                                  long long channels_multiplier, int channels_log, int commit,
+                                                  const float* __restrict__ scratch,
+                                                  float* __restrict__ gamma_grad, float* __restrict__ beta_grad,
+                                                  const long long* __restrict__ counters) {
     if (commit) {
         commit_gradients(scratch, channels, gamma_grad, beta_grad, counters,
                          blockIdx.x * (long long)blockDim.x + threadIdx.x, (long long)gridDim.x * blockDim.x);
@@ -178,13 +181,13 @@ extern "C" __global__ void bn_grad_apply_nchw(const float* x, const float* dy, f
     }
 }
 
-extern "C" __global__ void bn_grad_apply_channels_last(const float* x, const float* dy, float* dx, long long total,
-                                                       long long channels, const float* __restrict__ params,
-                                                       const float4* __restrict__ coefficients,
-                                                       long long channels_multiplier, int channels_log,
-                                                       int commit, const float* __restrict__ scratch,
-                                              float* __restrict__ gamma_grad, float* __restrict__ beta_grad,
-                                              const long long* __restrict__ counters) {
+extern "C" __global__ void bn_backward_apply_channels_last(const float* x, const float* dy, float* dx, long long total,
+                                                           long long channels, const float* __restrict__ params,
+                                                           const float4* __restrict__ coefficients,
+                                                           long long channels_multiplier, int channels_log,
+                                                           int commit, const float* __restrict__ scratch,
+                                                           float* __restrict__ gamma_grad, float* __restrict__ beta_grad,
+                                                           const long long* __restrict__ counters) {
     if (commit) {
         commit_gradients(scratch, channels, gamma_grad, beta_grad, counters,
                          blockIdx.x * (long long)blockDim.x + threadIdx.x, (long long)gridDim.x * blockDim.x);

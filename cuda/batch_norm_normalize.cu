@@ -12,22 +12,18 @@
 // layer_record.cuh), so a call whose second launch the driver refuses changes nothing.
 // x and y may be the same memory.
 //
-//   bn_normalize_nchw           channels-first: grid-stride over warp chunks of 32 x 8 items
-//                               ((run = n * C + c, position) pairs, consecutive); float4 loads
-//                               when H*W % 4 == 0 (the host passes vector = 1) and x, y are
-//                               16-byte aligned, scalar otherwise
+//   bn_normalize_nchw           channels-first: grid-stride over warp chunks of
+//                               32 x NCHW_ITEMS_PER_LANE items ((run = n * C + c, position)
+//                               pairs, consecutive); float4 loads when H*W % 4 == 0 (the host
+//                               passes vector = 1) and x, y are 16-byte aligned, scalar otherwise
 //   bn_normalize_channels_last  rows of C values: grid-stride over elements; float4 when
 //                               C % 4 == 0 and x, y are 16-byte aligned
 
+#include "launch_constants.cuh"  // NCHW_ITEMS_PER_LANE
 #include "layer_record.cuh"
 #include "normalize_params.cuh"
 #include "fast_divide.cuh"
 #include "vector_access.cuh"
-
-// Items (float4 or float) each lane of bn_normalize_nchw takes per warp chunk, so that a warp
-// reads a channel's parameters once per chunk rather than once per item (LaunchGeometry.java
-// sizes the grid by it; any grid is correct).
-#define NCHW_ITEMS_PER_LANE 8
 
 __device__ __forceinline__ float normalize_one(float v, float4 p) {
     return ((v - p.x) - p.y) * p.z + p.w;
@@ -162,10 +158,10 @@ extern "C" __global__ void bn_normalize_channels_last(const float* x, float* y, 
                 scale = make_float4(g.x * invstd.x, g.y * invstd.y, g.z * invstd.z, g.w * invstd.w);
                 shift = beta ? *reinterpret_cast<const float4*>(beta + c) : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
             } else {
-                hi = *reinterpret_cast<const float4*>(params + c);
-                lo = *reinterpret_cast<const float4*>(params + channels + c);
-                scale = *reinterpret_cast<const float4*>(params + 2 * channels + c);
-                shift = *reinterpret_cast<const float4*>(params + 3 * channels + c);
+                hi = *reinterpret_cast<const float4*>(params + PARAM_MEAN_HI * channels + c);
+                lo = *reinterpret_cast<const float4*>(params + PARAM_MEAN_LO * channels + c);
+                scale = *reinterpret_cast<const float4*>(params + PARAM_SCALE * channels + c);
+                shift = *reinterpret_cast<const float4*>(params + PARAM_SHIFT * channels + c);
             }
             v.x = normalize_one(v.x, make_float4(hi.x, lo.x, scale.x, shift.x));
             v.y = normalize_one(v.y, make_float4(hi.y, lo.y, scale.y, shift.y));

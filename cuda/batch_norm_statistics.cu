@@ -1,13 +1,14 @@
 // Batch statistics, step 1 of a training forward: partial Welford states of each channel, then,
 // in the grid's last block to finish, the finishing step (finalize_statistics.cuh) over them.
 //
-//   bn_stats_nchw            channels-first (NCHW with H*W > 1): grid (blocks per channel, C),
-//                            1-D blocks of a multiple of 32 threads; block b of channel c covers
-//                            values [b * per_block, (b + 1) * per_block) of the channel, counted
-//                            in memory order (n * HW + hw)
-//   bn_stats_channels_last   NC, NHWC (and NCHW with H*W = 1): rows of C values; grid
-//                            (row blocks, ceil(C / 32)), blocks (32, rows per block step); lane x
-//                            is a channel, so a warp reads 32 neighbouring channels of one row
+//   bn_statistics_nchw            channels-first (NCHW with H*W > 1): grid (blocks per channel, C),
+//                                 1-D blocks of a multiple of 32 threads; block b of channel c
+//                                 covers values [b * per_block, (b + 1) * per_block) of the
+//                                 channel, counted in memory order (n * HW + hw)
+//   bn_statistics_channels_last   NC, NHWC (and NCHW with H*W = 1): rows of C values; grid
+//                                 (row blocks, ceil(C / CHANNELS_LAST_TILE_CHANNELS)), blocks
+//                                 (CHANNELS_LAST_TILE_CHANNELS, rows per block step); lane x is
+//                                 a channel, so a warp reads 32 neighbouring channels of one row
 //
 // Both write partial (count, mean, M2) of channel c, block b at [b * channels + c], block-major,
 // so that the finishing step (a thread per channel) reads neighbouring channels together, in
@@ -17,19 +18,20 @@
 // partials are finalize_statistics' (blocks_done: 0 before each launch, see last_block_to_finish).
 #include "fast_divide.cuh"
 #include "finalize_statistics.cuh"
+#include "launch_constants.cuh"
 #include "welford.cuh"
 
-extern "C" __global__ void bn_stats_nchw(const float* __restrict__ x, long long channels, long long spatial,
-                                         long long per_channel, long long per_block,
-                                         float* partial_count, float* partial_mean, float* partial_m2,
-                                         double eps, const float* __restrict__ gamma,
-                                         const float* __restrict__ beta, int update, int weight_mode,
-                                         double momentum, double decay, double variance_scale,
-                                         int renorm, double renorm_rmax, double renorm_dmax,
-                                         const float* __restrict__ running_mean,
-                                         const float* __restrict__ running_var, float* __restrict__ params,
-                                         double* __restrict__ scratch, long long* __restrict__ counters,
-                                         long long* failure, unsigned int* __restrict__ blocks_done) {
+extern "C" __global__ void bn_statistics_nchw(const float* __restrict__ x, long long channels, long long spatial,
+                                              long long per_channel, long long per_block,
+                                              float* partial_count, float* partial_mean, float* partial_m2,
+                                              double eps, const float* __restrict__ gamma,
+                                              const float* __restrict__ beta, int update, int weight_mode,
+                                              double momentum, double decay, double variance_scale,
+                                              int renorm, double renorm_rmax, double renorm_dmax,
+                                              const float* __restrict__ running_mean,
+                                              const float* __restrict__ running_var, float* __restrict__ params,
+                                              double* __restrict__ scratch, long long* __restrict__ counters,
+                                              long long* failure, unsigned int* __restrict__ blocks_done) {
     long long c = blockIdx.y;
     long long b = blockIdx.x;
     long long start = b * per_block;
@@ -64,19 +66,20 @@ extern "C" __global__ void bn_stats_nchw(const float* __restrict__ x, long long 
     }
 }
 
-extern "C" __global__ void bn_stats_channels_last(const float* __restrict__ x, long long rows, long long channels,
-                                                  long long rows_per_block, float* partial_count,
-                                                  float* partial_mean, float* partial_m2,
-                                                  double eps, const float* __restrict__ gamma,
-                                                  const float* __restrict__ beta, int update, int weight_mode,
-                                                  double momentum, double decay, double variance_scale,
-                                         int renorm, double renorm_rmax, double renorm_dmax,
-                                                  const float* __restrict__ running_mean,
-                                                  const float* __restrict__ running_var, float* __restrict__ params,
-                                                  double* __restrict__ scratch, long long* __restrict__ counters,
-                                                  long long* failure, unsigned int* __restrict__ blocks_done) {
-    __shared__ Welford column[32][33]; // [y][x], padded against bank conflicts
-    long long c = (long long)blockIdx.y * 32 + threadIdx.x;
+extern "C" __global__ void bn_statistics_channels_last(const float* __restrict__ x, long long rows, long long channels,
+                                                       long long rows_per_block, float* partial_count,
+                                                       float* partial_mean, float* partial_m2,
+                                                       double eps, const float* __restrict__ gamma,
+                                                       const float* __restrict__ beta, int update, int weight_mode,
+                                                       double momentum, double decay, double variance_scale,
+                                                       int renorm, double renorm_rmax, double renorm_dmax,
+                                                       const float* __restrict__ running_mean,
+                                                       const float* __restrict__ running_var, float* __restrict__ params,
+                                                       double* __restrict__ scratch, long long* __restrict__ counters,
+                                                       long long* failure, unsigned int* __restrict__ blocks_done) {
+    // [y][x]: a row for each y of the largest block (1024 threads), padded against bank conflicts
+    __shared__ Welford column[1024 / CHANNELS_LAST_TILE_CHANNELS][CHANNELS_LAST_TILE_CHANNELS + 1];
+    long long c = (long long)blockIdx.y * CHANNELS_LAST_TILE_CHANNELS + threadIdx.x;
     long long b = blockIdx.x;
     long long start = b * rows_per_block;
     long long end = min(rows, start + rows_per_block);

@@ -1,5 +1,5 @@
 // last_block_to_finish: which block of a grid finishes last, so it can finish the grid's work
-// (finalize_statistics.cuh, finalize_gradients.cuh) without another launch.
+// (finalize_statistics.cuh, finalize_backward.cuh) without another launch.
 #pragma once
 
 // Every thread of the block must call it, after its own writes of the block's results. The

@@ -13,30 +13,22 @@
 // The failure record is four long longs in mapped, pinned host memory (the host reads it without
 // a copy): {sequence, kind, channel, step}. A kernel that finds a bad batch writes kind, channel
 // and step, fences, then the sequence; the host compares the sequence with the last one it saw
-// (CudaFailures). Nothing else of the layer changes on a failure: the commits are all or nothing.
+// (FailureRecord.java). Nothing else of the layer changes on a failure: the commits are all or
+// nothing.
 #pragma once
 
-#define COUNT_BATCHES 0
-#define COUNT_FORWARDS 1
-#define COUNT_FAILURES 2
-#define COUNT_STATISTICS_READY 3
-#define COUNT_GRADIENTS_READY 4
-#define COUNTERS 5
-
-#define FAILURE_BATCH_STATISTICS 1  // a channel's batch mean or variance is not finite
-#define FAILURE_RUNNING_OVERFLOW 2  // a channel's running statistics would overflow float
-#define FAILURE_GRADIENTS 3         // a channel's gamma or beta gradient is not finite
+#include "launch_constants.cuh"  // the counters' indices, the failure record's fields and kinds
 
 // One thread of the finishing block calls it, once per failed call.
 __device__ __forceinline__ void report_failure(long long* counters, volatile long long* failure, int kind,
                                                long long channel) {
     long long sequence = counters[COUNT_FAILURES] + 1;
     counters[COUNT_FAILURES] = sequence;
-    failure[1] = kind;
-    failure[2] = channel;
-    failure[3] = counters[COUNT_FORWARDS];
+    failure[FAILURE_RECORD_KIND] = kind;
+    failure[FAILURE_RECORD_CHANNEL] = channel;
+    failure[FAILURE_RECORD_STEP] = counters[COUNT_FORWARDS];
     __threadfence_system(); // the fields reach the host before the sequence that announces them
-    failure[0] = sequence;
+    failure[FAILURE_RECORD_SEQUENCE] = sequence;
 }
 
 // w of running = (1 - w) * running + w * batch for update number t (BatchNormConfig.newBatchWeight,
@@ -72,6 +64,8 @@ __device__ __forceinline__ double new_batch_weight(int mode, double momentum, do
 #define SCRATCH_NEXT_INVSTD 3
 #define SCRATCH_RENORM_R 4
 #define SCRATCH_RENORM_D 5
+static_assert(sizeof(double) + (SCRATCH_RENORM_D + 1) * sizeof(float) == STATISTICS_SCRATCH_BYTES_PER_CHANNEL,
+              "the host allocates STATISTICS_SCRATCH_BYTES_PER_CHANNEL bytes a channel for this scratch");
 __device__ __forceinline__ const float* scratch_plane(const double* scratch, long long channels, int plane) {
     return reinterpret_cast<const float*>(scratch + channels) + plane * channels;
 }
@@ -115,6 +109,8 @@ __device__ __forceinline__ void commit_statistics(const double* __restrict__ scr
 
 // The commit of a backward, in its apply kernel: the gamma and beta gradients from the finishing
 // step's scratch (two planes of C floats).
+static_assert(2 * sizeof(float) == BACKWARD_SCRATCH_BYTES_PER_CHANNEL,
+              "the host allocates BACKWARD_SCRATCH_BYTES_PER_CHANNEL bytes a channel for this scratch");
 __device__ __forceinline__ void commit_gradients(const float* __restrict__ scratch, long long channels,
                                                  float* __restrict__ gamma_grad, float* __restrict__ beta_grad,
                                                  const long long* counters, long long thread, long long threads) {

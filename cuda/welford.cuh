@@ -11,6 +11,8 @@
 // fp32 mean stays small and exact enough for data with a large mean.
 #pragma once
 
+#include "launch_constants.cuh"
+
 struct Welford {
     float count;
     float mean;
@@ -48,6 +50,10 @@ __device__ __forceinline__ Welford warp_welford(Welford w) {
     }
     return w;
 }
+
+// The block reductions shuffle with all 32 lanes and keep a slot for each of at most 32 warps.
+static_assert(BLOCK_THREADS % 32 == 0 && BLOCK_THREADS <= 32 * 32,
+              "block_welford and block_sum2 take whole warps, at most 32 of them");
 
 // Every thread of the block must call it; the result is valid in thread 0.
 // The order of merges is fixed by the thread layout, so results are deterministic.

@@ -32,7 +32,7 @@ public final class CudaFailureException extends RuntimeException {
         return errorName;
     }
 
-    /** The driver call or kernel that failed, such as {@code cuLaunchKernel(bn_stats_nchw)}. */
+    /** The driver call or kernel that failed, such as {@code cuLaunchKernel(bn_statistics_nchw)}. */
     public String call() {
         return call;
     }

@@ -3,6 +3,21 @@ package io.github.batchnorm4j.emulator;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import static io.github.batchnorm4j.internal.cuda.LaunchConstants.BACKWARD_SCRATCH_BYTES_PER_CHANNEL;
+import static io.github.batchnorm4j.internal.cuda.LaunchConstants.CHANNELS_LAST_TILE_CHANNELS;
+import static io.github.batchnorm4j.internal.cuda.LaunchConstants.COEFFICIENTS_PER_CHANNEL;
+import static io.github.batchnorm4j.internal.cuda.LaunchConstants.COUNTERS;
+import static io.github.batchnorm4j.internal.cuda.LaunchConstants.COUNT_BATCHES;
+import static io.github.batchnorm4j.internal.cuda.LaunchConstants.COUNT_FORWARDS;
+import static io.github.batchnorm4j.internal.cuda.LaunchConstants.FAILURE_RECORD_LONGS;
+import static io.github.batchnorm4j.internal.cuda.LaunchConstants.FAILURE_RECORD_SEQUENCE;
+import static io.github.batchnorm4j.internal.cuda.LaunchConstants.PARAMS_PER_CHANNEL;
+import static io.github.batchnorm4j.internal.cuda.LaunchConstants.PARAM_MEAN_HI;
+import static io.github.batchnorm4j.internal.cuda.LaunchConstants.PARAM_MEAN_LO;
+import static io.github.batchnorm4j.internal.cuda.LaunchConstants.PARAM_SCALE;
+import static io.github.batchnorm4j.internal.cuda.LaunchConstants.PARAM_SHIFT;
+import static io.github.batchnorm4j.internal.cuda.LaunchConstants.STATISTICS_SCRATCH_BYTES_PER_CHANNEL;
+
 import io.github.batchnorm4j.internal.cuda.FastDivisor;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
@@ -19,6 +34,11 @@ class ShippedKernelsRunTest {
 
     private static PtxKernel kernel(String module, String name) {
         return Fixtures.kernel(Fixtures.shipped(module), name);
+    }
+
+    /** gridDim.y of the channels-last reductions for c channels. */
+    private static int tiles(int c) {
+        return (c + CHANNELS_LAST_TILE_CHANNELS - 1) / CHANNELS_LAST_TILE_CHANNELS;
     }
 
     /** x[n][c][s] (channels-first) or x[n][s][c] (channels-last). */
@@ -103,11 +123,11 @@ class ShippedKernelsRunTest {
         long runningVar = mem.allocateFloats(ones);
         long savedMean = mem.allocate(8L * c);
         long savedInvstd = mem.allocate(4L * c);
-        long params = mem.allocate(16L * c);
-        long scratch = mem.allocate(32L * c); // layer_record.cuh
+        long params = mem.allocate(4L * PARAMS_PER_CHANNEL * c);
+        long scratch = mem.allocate((long) STATISTICS_SCRATCH_BYTES_PER_CHANNEL * c);
         long runningInvstd = mem.allocate(4L * c);
-        long counters = mem.allocateZeros(40);
-        long failure = mem.allocateZeros(32);
+        long counters = mem.allocateZeros(8 * COUNTERS);
+        long failure = mem.allocateZeros(8 * FAILURE_RECORD_LONGS);
         long blocksDone = mem.allocateZeros(4);
         int blocksPerChannel = 3;
         long partials = (long) c * blocksPerChannel;
@@ -117,17 +137,17 @@ class ShippedKernelsRunTest {
         double scale = (double) m / (m - 1);
         if (channelsLast) {
             int rowsPerBlock = (m + blocksPerChannel - 1) / blocksPerChannel;
-            PtxKernel stats = kernel("batch_norm_statistics", "bn_stats_channels_last");
+            PtxKernel stats = kernel("batch_norm_statistics", "bn_statistics_channels_last");
             byte[] args = new ParameterBuffer(stats).u64(px).u64(m).u64(c).u64(rowsPerBlock).u64(pCount).u64(pMean)
                     .u64(pM2).f64(EPS).u64(pGamma).u64(pBeta).u32(1).u32(0).f64(MOMENTUM).f64(1 - MOMENTUM).f64(scale)
                     .u32(0).f64(1).f64(0) // no renormalization
                     .u64(runningMean).u64(runningVar).u64(params).u64(scratch).u64(counters).u64(failure)
                     .u64(blocksDone).bytes();
-            Interpreter.launch(stats, Fixtures.dim(blocksPerChannel, (c + 31) / 32), Fixtures.dim(32, 4), 0, args, mem,
-                    schedule);
+            Interpreter.launch(stats, Fixtures.dim(blocksPerChannel, tiles(c)),
+                    Fixtures.dim(CHANNELS_LAST_TILE_CHANNELS, 4), 0, args, mem, schedule);
         } else {
             int perBlock = (m + blocksPerChannel - 1) / blocksPerChannel;
-            PtxKernel stats = kernel("batch_norm_statistics", "bn_stats_nchw");
+            PtxKernel stats = kernel("batch_norm_statistics", "bn_statistics_nchw");
             byte[] args = new ParameterBuffer(stats).u64(px).u64(c).u64(s).u64(m).u64(perBlock).u64(pCount).u64(pMean)
                     .u64(pM2).f64(EPS).u64(pGamma).u64(pBeta).u32(1).u32(0).f64(MOMENTUM).f64(1 - MOMENTUM).f64(scale)
                     .u32(0).f64(1).f64(0) // no renormalization
@@ -138,9 +158,9 @@ class ShippedKernelsRunTest {
         // The normalize kernel commits what the finishing step checked.
         normalize(mem, px, py, n, c, s, channelsLast, params, scratch, savedMean, savedInvstd, runningMean, runningVar,
                 runningInvstd, counters, schedule);
-        assertEquals(0, mem.getLong(failure), where + ": no failure reported");
-        assertEquals(1, mem.getLong(counters), where + ": num_batches_tracked advanced");
-        assertEquals(1, mem.getLong(counters + 8), where + ": training forwards counted");
+        assertEquals(0, mem.getLong(failure + 8 * FAILURE_RECORD_SEQUENCE), where + ": no failure reported");
+        assertEquals(1, mem.getLong(counters + 8 * COUNT_BATCHES), where + ": num_batches_tracked advanced");
+        assertEquals(1, mem.getLong(counters + 8 * COUNT_FORWARDS), where + ": training forwards counted");
         assertEquals(0, mem.getInt(blocksDone), where + ": blocks_done is reset for the next launch");
         double[][] moments = moments(x, n, c, s, channelsLast);
         double[] mean = moments[0];
@@ -157,19 +177,21 @@ class ShippedKernelsRunTest {
             assertEquals((float) (1.0 / Math.sqrt((double) rv[ch] + EPS)), mem.getFloat(runningInvstd + 4L * ch),
                     where + ": running invstd " + ch);
         }
-        float[] p = mem.floats(params, 4 * c);
+        float[] p = mem.floats(params, PARAMS_PER_CHANNEL * c);
         float[] y = mem.floats(py, count);
         // params: a float4 per channel, or four planes of c floats for channels-last (normalize_params.cuh)
         int step = channelsLast ? c : 1;
         for (int i = 0; i < count; i++) {
             int ch = channelsLast ? i % c : i / s % c;
-            int at = channelsLast ? ch : 4 * ch;
-            float expected = Math.fma((x[i] - p[at]) - p[at + step], p[at + 2 * step], p[at + 3 * step]);
+            int at = channelsLast ? ch : PARAMS_PER_CHANNEL * ch;
+            float expected = Math.fma((x[i] - p[at + PARAM_MEAN_HI * step]) - p[at + PARAM_MEAN_LO * step],
+                    p[at + PARAM_SCALE * step], p[at + PARAM_SHIFT * step]);
             assertEquals(expected, y[i], where + ": y[" + i + "]");
         }
         backward(mem, px, pdy, pdx, n, c, s, channelsLast, savedMean, savedInvstd, pGamma, params, counters, failure,
                 blocksDone, schedule);
-        assertEquals(0, mem.getLong(failure), where + ": no failure reported by backward");
+        assertEquals(0, mem.getLong(failure + 8 * FAILURE_RECORD_SEQUENCE),
+                where + ": no failure reported by backward");
         assertEquals(0, mem.getInt(blocksDone), where + ": blocks_done is reset by backward");
         float[] dx = mem.floats(pdx, count);
         for (int ch = 0; ch < c; ch++) {
@@ -226,9 +248,9 @@ class ShippedKernelsRunTest {
         long partialDyx = mem.allocate(8L * c * blocks);
         long gammaGrad = mem.allocate(4L * c);
         long betaGrad = mem.allocate(4L * c);
-        long coefficients = mem.allocate(16L * c);
-        long scratch = mem.allocate(8L * c);
-        String kernelName = channelsLast ? "bn_grad_sums_channels_last" : "bn_grad_sums_nchw";
+        long coefficients = mem.allocate(4L * COEFFICIENTS_PER_CHANNEL * c);
+        long scratch = mem.allocate((long) BACKWARD_SCRATCH_BYTES_PER_CHANNEL * c);
+        String kernelName = channelsLast ? "bn_backward_sums_channels_last" : "bn_backward_sums_nchw";
         PtxKernel sums = kernel("batch_norm_backward", kernelName);
         ParameterBuffer head = channelsLast
                 ? new ParameterBuffer(sums).u64(px).u64(pdy).u64(m).u64(c).u64((m + blocks - 1) / blocks)
@@ -238,18 +260,19 @@ class ShippedKernelsRunTest {
                 .u64(partialDy).u64(partialDyx).u64(params).u64(coefficients).u64(scratch).u64(counters)
                 .u64(failure).u64(blocksDone).bytes();
         if (channelsLast) {
-            Interpreter.launch(sums, Fixtures.dim(blocks, (c + 31) / 32), Fixtures.dim(32, 4), 0, args, mem, schedule);
+            Interpreter.launch(sums, Fixtures.dim(blocks, tiles(c)), Fixtures.dim(CHANNELS_LAST_TILE_CHANNELS, 4), 0,
+                    args, mem, schedule);
         } else {
             Interpreter.launch(sums, Fixtures.dim(blocks, c), Fixtures.dim(64), 0, args, mem, schedule);
         }
         if (channelsLast) {
-            PtxKernel apply = kernel("batch_norm_backward", "bn_grad_apply_channels_last");
+            PtxKernel apply = kernel("batch_norm_backward", "bn_backward_apply_channels_last");
             byte[] a = divisor(new ParameterBuffer(apply).u64(px).u64(pdy).u64(pdx).u64((long) m * c).u64(c)
                     .u64(params).u64(coefficients), c).u32(1).u64(scratch).u64(gammaGrad).u64(betaGrad).u64(counters)
                     .bytes();
             Interpreter.launch(apply, Fixtures.dim(3), Fixtures.dim(64), 0, a, mem, schedule);
         } else {
-            PtxKernel apply = kernel("batch_norm_backward", "bn_grad_apply_nchw");
+            PtxKernel apply = kernel("batch_norm_backward", "bn_backward_apply_nchw");
             byte[] a = divisor(divisor(new ParameterBuffer(apply).u64(px).u64(pdy).u64(pdx).u64((long) n * c).u64(c)
                     .u64(s).u64(params).u64(coefficients).u32(s % 4 == 0 ? 1 : 0), s), c).u32(1).u64(scratch)
                     .u64(gammaGrad).u64(betaGrad).u64(counters).bytes();

@@ -73,13 +73,13 @@ class ShippedModulesTest {
         PtxModule statistics = Fixtures.shipped("batch_norm_statistics");
         // last (1 byte), first_bad and first_overflow (4-aligned, to 12), new_weight (8-aligned, 16 to 24),
         // first_plane's plane (24 to 32), warp_results[384] (4-aligned).
-        assertEquals(416, Fixtures.kernel(statistics, "bn_stats_nchw").staticSharedBytes());
+        assertEquals(416, Fixtures.kernel(statistics, "bn_statistics_nchw").staticSharedBytes());
         // column (32 * 33 * 12 bytes) and the four finishing-step variables.
-        assertEquals(12696, Fixtures.kernel(statistics, "bn_stats_channels_last").staticSharedBytes());
+        assertEquals(12696, Fixtures.kernel(statistics, "bn_statistics_channels_last").staticSharedBytes());
         PtxModule backward = Fixtures.shipped("batch_norm_backward");
         // last (1 byte) and the finish's first_bad (4-aligned, to 8), first_plane's plane (8 bytes),
         // then block_sum2's two arrays of 32 doubles.
-        assertEquals(528, Fixtures.kernel(backward, "bn_grad_sums_nchw").staticSharedBytes());
+        assertEquals(528, Fixtures.kernel(backward, "bn_backward_sums_nchw").staticSharedBytes());
         assertEquals(0, Fixtures.kernel(Fixtures.shipped("batch_norm_normalize"), "bn_normalize_nchw").staticSharedBytes());
     }
 }

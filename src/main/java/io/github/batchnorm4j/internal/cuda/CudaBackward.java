@@ -1,5 +1,12 @@
 package io.github.batchnorm4j.internal.cuda;
 
+import static io.github.batchnorm4j.internal.cuda.LaunchConstants.BACKWARD_SCRATCH_BYTES_PER_CHANNEL;
+import static io.github.batchnorm4j.internal.cuda.LaunchConstants.BLOCK_THREADS;
+import static io.github.batchnorm4j.internal.cuda.LaunchConstants.CHANNELS_LAST_TILE_CHANNELS;
+import static io.github.batchnorm4j.internal.cuda.LaunchConstants.CHANNELS_LAST_TILE_ROWS;
+import static io.github.batchnorm4j.internal.cuda.LaunchConstants.COEFFICIENTS_PER_CHANNEL;
+import static io.github.batchnorm4j.internal.cuda.LaunchConstants.PARAMS_PER_CHANNEL;
+
 import io.github.batchnorm4j.Shape;
 import jcuda.Sizeof;
 import jcuda.driver.CUstream;
@@ -10,17 +17,15 @@ import jcuda.driver.CUstream;
  * dx with the gradients' commit: two launches, and a refused second launch commits nothing. The twin of the CPU path's {@code CpuBackward}.
  */
 final class CudaBackward {
-    private static final int THREADS = LaunchGeometry.THREADS;
-
     private final CudaContext cuda;
     private final CudaWorkspace w;
     private final CudaLayerState s;
     /** The latest forward's 1/sqrt(var + eps): the saved batch values or the running ones. */
     private final DeviceArgument invstd;
-    private final KernelCall gradSumsNchw;
-    private final KernelCall gradSumsChannelsLast;
-    private final KernelCall gradApplyNchw;
-    private final KernelCall gradApplyChannelsLast;
+    private final KernelCall backwardSumsNchw;
+    private final KernelCall backwardSumsChannelsLast;
+    private final KernelCall backwardApplyNchw;
+    private final KernelCall backwardApplyChannelsLast;
     /** The apply kernels find an element's channel by multiplication (design.md, 'No division per element'). */
     private FastDivisor spatialDivisor = FastDivisor.of(1);
     private FastDivisor channelsDivisor = FastDivisor.of(1);
@@ -30,28 +35,29 @@ final class CudaBackward {
         this.w = w;
         this.s = s;
         invstd = new DeviceArgument(s.savedInvStd.pointer());
-        gradSumsNchw = new KernelCall(Kernel.BN_GRAD_SUMS_NCHW, cuda.kernel(Kernel.BN_GRAD_SUMS_NCHW),
+        backwardSumsNchw = new KernelCall(Kernel.BN_BACKWARD_SUMS_NCHW, cuda.kernel(Kernel.BN_BACKWARD_SUMS_NCHW),
                 w.xIn.argument(), w.dyIn.argument(), s.savedMean.argument(), s.runningMean.argument(),
                 invstd.argument(), s.savedRenorm.argument(), s.gamma.argument(), w.partialA.argument(),
                 w.partialB.argument(), w.params.argument(), w.coefficients.argument(), w.scratch.argument(),
                 s.counters.argument(), s.failures.argument(), w.blocksDone.argument());
-        gradSumsChannelsLast = new KernelCall(Kernel.BN_GRAD_SUMS_CHANNELS_LAST,
-                cuda.kernel(Kernel.BN_GRAD_SUMS_CHANNELS_LAST), w.xIn.argument(), w.dyIn.argument(),
+        backwardSumsChannelsLast = new KernelCall(Kernel.BN_BACKWARD_SUMS_CHANNELS_LAST,
+                cuda.kernel(Kernel.BN_BACKWARD_SUMS_CHANNELS_LAST), w.xIn.argument(), w.dyIn.argument(),
                 s.savedMean.argument(), s.runningMean.argument(), invstd.argument(), s.savedRenorm.argument(),
                 s.gamma.argument(), w.partialA.argument(), w.partialB.argument(), w.params.argument(), w.coefficients.argument(),
                 w.scratch.argument(), s.counters.argument(), s.failures.argument(), w.blocksDone.argument());
-        gradApplyNchw = new KernelCall(Kernel.BN_GRAD_APPLY_NCHW, cuda.kernel(Kernel.BN_GRAD_APPLY_NCHW),
+        backwardApplyNchw = new KernelCall(Kernel.BN_BACKWARD_APPLY_NCHW, cuda.kernel(Kernel.BN_BACKWARD_APPLY_NCHW),
                 w.xIn.argument(), w.dyIn.argument(), w.dxOut.argument(), w.params.argument(),
                 w.coefficients.argument(), w.scratch.argument(), s.gammaGrad.argument(), s.betaGrad.argument(),
                 s.counters.argument());
-        gradApplyChannelsLast = new KernelCall(Kernel.BN_GRAD_APPLY_CHANNELS_LAST,
-                cuda.kernel(Kernel.BN_GRAD_APPLY_CHANNELS_LAST), w.xIn.argument(), w.dyIn.argument(),
+        backwardApplyChannelsLast = new KernelCall(Kernel.BN_BACKWARD_APPLY_CHANNELS_LAST,
+                cuda.kernel(Kernel.BN_BACKWARD_APPLY_CHANNELS_LAST), w.xIn.argument(), w.dyIn.argument(),
                 w.dxOut.argument(), w.params.argument(), w.coefficients.argument(), w.scratch.argument(),
                 s.gammaGrad.argument(), s.betaGrad.argument(), s.counters.argument());
     }
 
     KernelCall[] kernels() {
-        return new KernelCall[] {gradSumsNchw, gradSumsChannelsLast, gradApplyNchw, gradApplyChannelsLast};
+        return new KernelCall[] {backwardSumsNchw, backwardSumsChannelsLast, backwardApplyNchw,
+            backwardApplyChannelsLast};
     }
 
     /**
@@ -70,26 +76,27 @@ final class CudaBackward {
         long blocksPerChannel = reduce ? geometry.blocksPerChannel : 1;
         w.partialA.atLeast(channels * blocksPerChannel * Sizeof.DOUBLE);
         w.partialB.atLeast(channels * blocksPerChannel * Sizeof.DOUBLE);
-        w.params.atLeast(4L * channels * Sizeof.FLOAT);
-        w.coefficients.atLeast(4L * channels * Sizeof.FLOAT);
-        w.scratch.atLeast(2L * channels * Sizeof.FLOAT);
+        w.params.atLeast((long) PARAMS_PER_CHANNEL * channels * Sizeof.FLOAT);
+        w.coefficients.atLeast((long) COEFFICIENTS_PER_CHANNEL * channels * Sizeof.FLOAT);
+        w.scratch.atLeast((long) BACKWARD_SCRATCH_BYTES_PER_CHANNEL * channels);
         w.blocksDone.zeroedAtLeast(Sizeof.INT);
         if (shape.isChannelsLast()) {
-            gradSumsChannelsLast.arg(shape.valuesPerChannel()).arg((long) channels).arg(geometry.perBlock);
-            finishArguments(gradSumsChannelsLast, reduce, fromBatch, fromRunning, affine, renorm)
-                    .launch((int) blocksPerChannel, geometry.gridY, 32, 8, stream);
+            backwardSumsChannelsLast.arg(shape.valuesPerChannel()).arg((long) channels).arg(geometry.perBlock);
+            finishArguments(backwardSumsChannelsLast, reduce, fromBatch, fromRunning, affine, renorm)
+                    .launch((int) blocksPerChannel, geometry.gridY, CHANNELS_LAST_TILE_CHANNELS,
+                            CHANNELS_LAST_TILE_ROWS, stream);
         } else {
-            gradSumsNchw.arg((long) channels).arg(shape.spatialSize()).arg(shape.valuesPerChannel())
+            backwardSumsNchw.arg((long) channels).arg(shape.spatialSize()).arg(shape.valuesPerChannel())
                     .arg(geometry.perBlock);
-            finishArguments(gradSumsNchw, reduce, fromBatch, fromRunning, affine, renorm)
-                    .launch((int) blocksPerChannel, geometry.gridY, THREADS, 1, stream);
+            finishArguments(backwardSumsNchw, reduce, fromBatch, fromRunning, affine, renorm)
+                    .launch((int) blocksPerChannel, geometry.gridY, BLOCK_THREADS, 1, stream);
         }
         apply(shape, affine, stream);
     }
 
     /** dx alone, from the params and coefficients the host put in the workspace; nothing is committed. */
     void applyOnly(Shape shape, CUstream stream) {
-        w.scratch.atLeast(2L * shape.channels() * Sizeof.FLOAT);
+        w.scratch.atLeast((long) BACKWARD_SCRATCH_BYTES_PER_CHANNEL * shape.channels());
         apply(shape, false, stream);
     }
 
@@ -98,15 +105,15 @@ final class CudaBackward {
         long count = shape.elementCount();
         channelsDivisor = channelsDivisor.or(channels);
         if (shape.isChannelsLast()) {
-            gradApplyChannelsLast.arg(count).arg((long) channels).arg(channelsDivisor.multiplier())
-                    .arg(channelsDivisor.log()).arg(commit ? 1 : 0).launch(gridFor(count), 1, THREADS, 1, stream);
+            backwardApplyChannelsLast.arg(count).arg((long) channels).arg(channelsDivisor.multiplier())
+                    .arg(channelsDivisor.log()).arg(commit ? 1 : 0).launch(gridFor(count), 1, BLOCK_THREADS, 1, stream);
         } else {
             boolean vector = shape.spatialSize() % 4 == 0;
             spatialDivisor = spatialDivisor.or(shape.spatialSize());
-            gradApplyNchw.arg((long) shape.n() * channels).arg((long) channels).arg(shape.spatialSize())
+            backwardApplyNchw.arg((long) shape.n() * channels).arg((long) channels).arg(shape.spatialSize())
                     .arg(vector ? 1 : 0).arg(spatialDivisor.multiplier()).arg(spatialDivisor.log())
                     .arg(channelsDivisor.multiplier()).arg(channelsDivisor.log()).arg(commit ? 1 : 0)
-                    .launch(gridFor(vector ? count / 4 : count), 1, THREADS, 1, stream);
+                    .launch(gridFor(vector ? count / 4 : count), 1, BLOCK_THREADS, 1, stream);
         }
     }
 

@@ -1,5 +1,7 @@
 package io.github.batchnorm4j.internal.cuda;
 
+import static io.github.batchnorm4j.internal.cuda.LaunchConstants.COUNTERS;
+import static io.github.batchnorm4j.internal.cuda.LaunchConstants.COUNT_BATCHES;
 import static jcuda.driver.JCudaDriver.cuCtxSynchronize;
 import static jcuda.driver.JCudaDriver.cuMemcpyDtoH;
 import static jcuda.driver.JCudaDriver.cuMemcpyHtoD;
@@ -35,7 +37,7 @@ final class CudaLayerState implements AutoCloseable {
     private final DeviceBuffer[] buffers = {gamma, beta, runningMean, runningVar, runningInvStd, savedMean,
         savedInvStd, gammaGrad, betaGrad, counters, savedRenorm};
     private final int channels;
-    private final long[] countersHost = new long[5]; // cuda/layer_record.cuh, COUNTERS
+    private final long[] countersHost = new long[COUNTERS]; // cuda/layer_record.cuh
 
     /**
      * Whether the latest forward's statistics are the running ones, read in place (an inference
@@ -102,7 +104,7 @@ final class CudaLayerState implements AutoCloseable {
         }
         CudaCalls.check(cuMemcpyDtoH(Pointer.to(countersHost), counters.pointer(), countersHost.length * Sizeof.LONG),
                 "cuMemcpyDtoH", "counters");
-        state.numBatchesTracked = countersHost[0];
+        state.numBatchesTracked = countersHost[COUNT_BATCHES];
         state.parametersChanged();
     }
 
@@ -130,7 +132,7 @@ final class CudaLayerState implements AutoCloseable {
                     Pointer.to(state.savedRenormD), (long) channels * Sizeof.FLOAT), "cuMemcpyHtoD", "saved d");
         }
         savedAreRunning = false; // the saved buffers now hold the mirror's saved statistics, whatever their source
-        countersHost[0] = state.numBatchesTracked;
+        countersHost[COUNT_BATCHES] = state.numBatchesTracked;
         CudaCalls.check(cuMemcpyHtoD(counters.pointer(), Pointer.to(countersHost), countersHost.length * Sizeof.LONG),
                 "cuMemcpyHtoD", "counters");
     }

@@ -1,5 +1,8 @@
 package io.github.batchnorm4j.internal.cuda;
 
+import static io.github.batchnorm4j.internal.cuda.LaunchConstants.BLOCK_THREADS;
+import static io.github.batchnorm4j.internal.cuda.LaunchConstants.NCHW_ITEMS_PER_LANE;
+
 import io.github.batchnorm4j.Shape;
 import jcuda.driver.CUstream;
 
@@ -10,8 +13,6 @@ import jcuda.driver.CUstream;
  * {@code CpuNormalize}.
  */
 final class CudaNormalize {
-    private static final int THREADS = LaunchGeometry.THREADS;
-
     private final CudaContext cuda;
     private final KernelCall normalizeNchw;
     private final KernelCall normalizeChannelsLast;
@@ -67,7 +68,8 @@ final class CudaNormalize {
             boolean vector = shape.channels() % 4 == 0;
             normalizeChannelsLast.arg(count).arg((long) shape.channels()).arg(vector ? 1 : 0)
                     .arg(channelsDivisor.multiplier()).arg(channelsDivisor.log()).arg(running)
-                    .arg(commit ? 1 : 0).arg(update ? 1 : 0).arg(renorm ? 1 : 0).launch(gridFor(vector ? count / 4 : count), 1, THREADS, 1, stream);
+                    .arg(commit ? 1 : 0).arg(update ? 1 : 0).arg(renorm ? 1 : 0)
+                    .launch(gridFor(vector ? count / 4 : count), 1, BLOCK_THREADS, 1, stream);
         } else {
             boolean vector = shape.spatialSize() % 4 == 0;
             spatialDivisor = spatialDivisor.or(shape.spatialSize());
@@ -75,8 +77,8 @@ final class CudaNormalize {
                     .arg(shape.spatialSize()).arg(vector ? 1 : 0).arg(spatialDivisor.multiplier())
                     .arg(spatialDivisor.log()).arg(channelsDivisor.multiplier()).arg(channelsDivisor.log())
                     .arg(running).arg(commit ? 1 : 0).arg(update ? 1 : 0).arg(renorm ? 1 : 0)
-                    .launch(gridFor(LaunchGeometry.ceilDiv(vector ? count / 4 : count, LaunchGeometry.NCHW_ITEMS_PER_LANE)),
-                            1, THREADS, 1, stream);
+                    .launch(gridFor(LaunchGeometry.ceilDiv(vector ? count / 4 : count, NCHW_ITEMS_PER_LANE)), 1,
+                            BLOCK_THREADS, 1, stream);
         }
     }
 

@@ -1,5 +1,11 @@
 package io.github.batchnorm4j.internal.cuda;
 
+import static io.github.batchnorm4j.internal.cuda.LaunchConstants.BLOCK_THREADS;
+import static io.github.batchnorm4j.internal.cuda.LaunchConstants.CHANNELS_LAST_TILE_CHANNELS;
+import static io.github.batchnorm4j.internal.cuda.LaunchConstants.CHANNELS_LAST_TILE_ROWS;
+import static io.github.batchnorm4j.internal.cuda.LaunchConstants.PARAMS_PER_CHANNEL;
+import static io.github.batchnorm4j.internal.cuda.LaunchConstants.STATISTICS_SCRATCH_BYTES_PER_CHANNEL;
+
 import io.github.batchnorm4j.BatchNormConfig;
 import io.github.batchnorm4j.Shape;
 import io.github.batchnorm4j.VarianceEstimator;
@@ -15,30 +21,30 @@ import jcuda.driver.CUstream;
  * path's {@code CpuStatistics}.
  */
 final class CudaStatistics {
-    private static final int THREADS = LaunchGeometry.THREADS;
-
     private final CudaContext cuda;
     private final CudaWorkspace w;
     private final CudaNormalize normalize;
-    private final KernelCall statsNchw;
-    private final KernelCall statsChannelsLast;
+    private final KernelCall statisticsNchw;
+    private final KernelCall statisticsChannelsLast;
 
     CudaStatistics(CudaContext cuda, CudaWorkspace w, CudaLayerState s, CudaNormalize normalize) {
         this.cuda = cuda;
         this.w = w;
         this.normalize = normalize;
-        statsNchw = new KernelCall(Kernel.BN_STATS_NCHW, cuda.kernel(Kernel.BN_STATS_NCHW), w.xIn.argument(),
-                w.partialA.argument(), w.partialB.argument(), w.partialC.argument(), s.gamma.argument(),
-                s.beta.argument(), s.runningMean.argument(), s.runningVar.argument(), w.params.argument(), w.scratch.argument(),
-                s.counters.argument(), s.failures.argument(), w.blocksDone.argument());
-        statsChannelsLast = new KernelCall(Kernel.BN_STATS_CHANNELS_LAST, cuda.kernel(Kernel.BN_STATS_CHANNELS_LAST),
+        statisticsNchw = new KernelCall(Kernel.BN_STATISTICS_NCHW, cuda.kernel(Kernel.BN_STATISTICS_NCHW),
                 w.xIn.argument(), w.partialA.argument(), w.partialB.argument(), w.partialC.argument(),
                 s.gamma.argument(), s.beta.argument(), s.runningMean.argument(), s.runningVar.argument(),
-                w.params.argument(), w.scratch.argument(), s.counters.argument(), s.failures.argument(), w.blocksDone.argument());
+                w.params.argument(), w.scratch.argument(), s.counters.argument(), s.failures.argument(),
+                w.blocksDone.argument());
+        statisticsChannelsLast = new KernelCall(Kernel.BN_STATISTICS_CHANNELS_LAST,
+                cuda.kernel(Kernel.BN_STATISTICS_CHANNELS_LAST), w.xIn.argument(), w.partialA.argument(),
+                w.partialB.argument(), w.partialC.argument(), s.gamma.argument(), s.beta.argument(),
+                s.runningMean.argument(), s.runningVar.argument(), w.params.argument(), w.scratch.argument(),
+                s.counters.argument(), s.failures.argument(), w.blocksDone.argument());
     }
 
     KernelCall[] kernels() {
-        return new KernelCall[] {statsNchw, statsChannelsLast};
+        return new KernelCall[] {statisticsNchw, statisticsChannelsLast};
     }
 
     /**
@@ -55,21 +61,22 @@ final class CudaStatistics {
         w.partialA.atLeast(partials * Sizeof.FLOAT);
         w.partialB.atLeast(partials * Sizeof.FLOAT);
         w.partialC.atLeast(partials * Sizeof.FLOAT);
-        w.params.atLeast(4L * channels * Sizeof.FLOAT);
-        w.scratch.atLeast(channels * (Sizeof.DOUBLE + 6L * Sizeof.FLOAT)); // layer_record.cuh
+        w.params.atLeast((long) PARAMS_PER_CHANNEL * channels * Sizeof.FLOAT);
+        w.scratch.atLeast((long) STATISTICS_SCRATCH_BYTES_PER_CHANNEL * channels);
         w.blocksDone.zeroedAtLeast(Sizeof.INT);
         long m = shape.valuesPerChannel();
         double varianceScale = config.runningVariance() == VarianceEstimator.UNBIASED ? (double) m / (m - 1) : 1;
         KernelCall statistics = shape.isChannelsLast()
-                ? statsChannelsLast.arg(m).arg((long) channels).arg(geometry.perBlock)
-                : statsNchw.arg((long) channels).arg(shape.spatialSize()).arg(m).arg(geometry.perBlock);
+                ? statisticsChannelsLast.arg(m).arg((long) channels).arg(geometry.perBlock)
+                : statisticsNchw.arg((long) channels).arg(shape.spatialSize()).arg(m).arg(geometry.perBlock);
         statistics.arg(config.eps()).arg(update ? 1 : 0).arg(weightMode(config)).arg(config.momentum())
                 .arg(1 - config.momentum()).arg(varianceScale).arg(renorm ? 1 : 0)
                 .arg(renorm ? state.renormRmax : 1.0).arg(renorm ? state.renormDmax : 0.0);
         if (shape.isChannelsLast()) {
-            statistics.launch((int) geometry.blocksPerChannel, geometry.gridY, 32, 8, stream);
+            statistics.launch((int) geometry.blocksPerChannel, geometry.gridY, CHANNELS_LAST_TILE_CHANNELS,
+                    CHANNELS_LAST_TILE_ROWS, stream);
         } else {
-            statistics.launch((int) geometry.blocksPerChannel, geometry.gridY, THREADS, 1, stream);
+            statistics.launch((int) geometry.blocksPerChannel, geometry.gridY, BLOCK_THREADS, 1, stream);
         }
         normalize.withBatchStatistics(shape, update, renorm, stream);
     }

@@ -1,5 +1,14 @@
 package io.github.batchnorm4j.internal.cuda;
 
+import static io.github.batchnorm4j.internal.cuda.LaunchConstants.COEFFICIENTS_PER_CHANNEL;
+import static io.github.batchnorm4j.internal.cuda.LaunchConstants.COEFFICIENT_K;
+import static io.github.batchnorm4j.internal.cuda.LaunchConstants.COEFFICIENT_K0;
+import static io.github.batchnorm4j.internal.cuda.LaunchConstants.COEFFICIENT_KC;
+import static io.github.batchnorm4j.internal.cuda.LaunchConstants.PARAMS_PER_CHANNEL;
+import static io.github.batchnorm4j.internal.cuda.LaunchConstants.PARAM_MEAN_HI;
+import static io.github.batchnorm4j.internal.cuda.LaunchConstants.PARAM_MEAN_LO;
+import static io.github.batchnorm4j.internal.cuda.LaunchConstants.PARAM_SCALE;
+import static io.github.batchnorm4j.internal.cuda.LaunchConstants.PARAM_SHIFT;
 import static jcuda.driver.JCudaDriver.cuMemcpyHtoD;
 
 import io.github.batchnorm4j.Shape;
@@ -38,7 +47,7 @@ final class CudaSynchronizedStep {
         s.pull(state);
         int channels = shape.channels();
         boolean renorm = state.config.batchRenormalization();
-        float[] invStd = new float[channels], params = new float[4 * channels];
+        float[] invStd = new float[channels], params = new float[PARAMS_PER_CHANNEL * channels];
         float[] r = renorm ? new float[channels] : null, d = renorm ? new float[channels] : null;
         state.batchCorrections(mean, variance, invStd, r, d);
         for (int c = 0; c < channels; c++) {
@@ -62,21 +71,23 @@ final class CudaSynchronizedStep {
 
     /**
      * The backward of {@link #forward} with outside gradient sums: the dx coefficients are made on
-     * the host (as finalize_gradients.cuh makes them), the apply kernel runs without its commit,
+     * the host (as finalize_backward.cuh makes them), the apply kernel runs without its commit,
      * and the host commits the gradients and uploads them.
      */
     void backward(LayerState state, Shape shape, float[] hostX, int xOffset, float[] hostDy, int dyOffset,
             float[] hostDx, int dxOffset, double[] sumDy, double[] sumDyCentered, long valuesPerChannel) {
         s.pull(state);
         int channels = shape.channels();
-        float[] params = new float[4 * channels], coefficients = new float[4 * channels];
+        float[] params = new float[PARAMS_PER_CHANNEL * channels];
+        float[] coefficients = new float[COEFFICIENTS_PER_CHANNEL * channels];
         for (int c = 0; c < channels; c++) {
             float invStd = state.savedInvStd[c];
             double dGamma = sumDyCentered[c] * invStd;
             double k = (double) state.backwardGamma(c) * invStd;
-            coefficients[4 * c] = (float) k;
-            coefficients[4 * c + 1] = (float) (k * invStd * dGamma / valuesPerChannel);
-            coefficients[4 * c + 2] = (float) (k * sumDy[c] / valuesPerChannel);
+            int at = COEFFICIENTS_PER_CHANNEL * c;
+            coefficients[at + COEFFICIENT_K] = (float) k;
+            coefficients[at + COEFFICIENT_KC] = (float) (k * invStd * dGamma / valuesPerChannel);
+            coefficients[at + COEFFICIENT_K0] = (float) (k * sumDy[c] / valuesPerChannel);
             putParams(params, c, channels, shape.isChannelsLast(), state.savedMean[c], 0f, 0f);
         }
         state.gradientsFromSums(sumDy, sumDyCentered);
@@ -106,16 +117,12 @@ final class CudaSynchronizedStep {
             float shift) {
         float hi = (float) mean;
         float lo = (float) (mean - hi);
-        if (planar) {
-            params[c] = hi;
-            params[channels + c] = lo;
-            params[2 * channels + c] = scale;
-            params[3 * channels + c] = shift;
-        } else {
-            params[4 * c] = hi;
-            params[4 * c + 1] = lo;
-            params[4 * c + 2] = scale;
-            params[4 * c + 3] = shift;
-        }
+        // Planar: a plane of C floats per parameter; otherwise a float4 per channel.
+        int at = planar ? c : PARAMS_PER_CHANNEL * c;
+        int step = planar ? channels : 1;
+        params[at + PARAM_MEAN_HI * step] = hi;
+        params[at + PARAM_MEAN_LO * step] = lo;
+        params[at + PARAM_SCALE * step] = scale;
+        params[at + PARAM_SHIFT * step] = shift;
     }
 }

@@ -1,5 +1,14 @@
 package io.github.batchnorm4j.internal.cuda;
 
+import static io.github.batchnorm4j.internal.cuda.LaunchConstants.FAILURE_BATCH_STATISTICS;
+import static io.github.batchnorm4j.internal.cuda.LaunchConstants.FAILURE_GRADIENTS;
+import static io.github.batchnorm4j.internal.cuda.LaunchConstants.FAILURE_RECORD_CHANNEL;
+import static io.github.batchnorm4j.internal.cuda.LaunchConstants.FAILURE_RECORD_KIND;
+import static io.github.batchnorm4j.internal.cuda.LaunchConstants.FAILURE_RECORD_LONGS;
+import static io.github.batchnorm4j.internal.cuda.LaunchConstants.FAILURE_RECORD_SEQUENCE;
+import static io.github.batchnorm4j.internal.cuda.LaunchConstants.FAILURE_RECORD_STEP;
+import static io.github.batchnorm4j.internal.cuda.LaunchConstants.FAILURE_RUNNING_OVERFLOW;
+
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
@@ -19,10 +28,6 @@ import java.nio.ByteOrder;
  * still busy, possibly a later one.
  */
 final class FailureRecord implements AutoCloseable {
-    static final int BATCH_STATISTICS = 1;
-    static final int RUNNING_OVERFLOW = 2;
-    static final int GRADIENTS = 3;
-
     private static final VarHandle LONGS = MethodHandles.byteBufferViewVarHandle(long[].class,
             ByteOrder.nativeOrder());
 
@@ -32,9 +37,9 @@ final class FailureRecord implements AutoCloseable {
 
     /** Allocates the record and marks it empty; the context must be current. */
     FailureRecord() {
-        memory.atLeast(4 * Long.BYTES);
-        view = memory.host().getByteBuffer(0, 4 * Long.BYTES).order(ByteOrder.nativeOrder());
-        for (int i = 0; i < 4; i++) {
+        memory.atLeast(FAILURE_RECORD_LONGS * Long.BYTES);
+        view = memory.host().getByteBuffer(0, FAILURE_RECORD_LONGS * Long.BYTES).order(ByteOrder.nativeOrder());
+        for (int i = 0; i < FAILURE_RECORD_LONGS; i++) {
             LONGS.setVolatile(view, i * Long.BYTES, 0L);
         }
     }
@@ -49,15 +54,18 @@ final class FailureRecord implements AutoCloseable {
      * with acquire semantics, orders the fields after it (the device fences before it writes it).
      */
     Failure takeNew() {
-        long sequence = (long) LONGS.getAcquire(view, 0);
+        long sequence = field(FAILURE_RECORD_SEQUENCE);
         if (sequence == seen) {
             return null;
         }
-        Failure failure = new Failure((int) (long) LONGS.getAcquire(view, Long.BYTES),
-                (long) LONGS.getAcquire(view, 2 * Long.BYTES), (long) LONGS.getAcquire(view, 3 * Long.BYTES),
-                sequence - seen);
+        Failure failure = new Failure((int) field(FAILURE_RECORD_KIND), field(FAILURE_RECORD_CHANNEL),
+                field(FAILURE_RECORD_STEP), sequence - seen);
         seen = sequence;
         return failure;
+    }
+
+    private long field(int index) {
+        return (long) LONGS.getAcquire(view, index * Long.BYTES);
     }
 
     /**
@@ -70,12 +78,12 @@ final class FailureRecord implements AutoCloseable {
             String where = " (found on the device in training forward " + step + " of this layer"
                     + (count > 1 ? ", the latest of " + count + " failures" : "") + ")";
             return switch (kind) {
-                case BATCH_STATISTICS -> "batch statistics of channel " + channel + " are not finite for input "
+                case FAILURE_BATCH_STATISTICS -> "batch statistics of channel " + channel + " are not finite for input "
                         + shape + ": the input holds NaN or Inf or overflows float; running statistics left unchanged"
                         + where;
-                case RUNNING_OVERFLOW -> "running statistics of channel " + channel + " would overflow float for "
-                        + "input " + shape + "; running statistics left unchanged" + where;
-                case GRADIENTS -> "gradients of channel " + channel + " are not finite: dy or x holds NaN or "
+                case FAILURE_RUNNING_OVERFLOW -> "running statistics of channel " + channel
+                        + " would overflow float for input " + shape + "; running statistics left unchanged" + where;
+                case FAILURE_GRADIENTS -> "gradients of channel " + channel + " are not finite: dy or x holds NaN or "
                         + "Infinity; gradients left unchanged (found on the device in the backward after training "
                         + "forward " + step + " of this layer)";
                 default -> "the device reported failure kind " + kind + " at channel " + channel;
@@ -83,7 +91,7 @@ final class FailureRecord implements AutoCloseable {
         }
 
         boolean ofForward() {
-            return kind != GRADIENTS;
+            return kind != FAILURE_GRADIENTS;
         }
     }
 

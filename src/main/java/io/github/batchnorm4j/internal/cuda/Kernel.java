@@ -12,10 +12,10 @@ import java.util.List;
  * either side fails in CI, not on a GPU.
  */
 enum Kernel {
-    BN_STATS_NCHW("bn_stats_nchw", CudaModules.STATISTICS,
+    BN_STATISTICS_NCHW("bn_statistics_nchw", CudaModules.STATISTICS,
             "const float* x, long long channels, long long spatial, long long per_channel, long long per_block, "
             + "float* partial_count, float* partial_mean, float* partial_m2, " + Signatures.FINISH),
-    BN_STATS_CHANNELS_LAST("bn_stats_channels_last", CudaModules.STATISTICS,
+    BN_STATISTICS_CHANNELS_LAST("bn_statistics_channels_last", CudaModules.STATISTICS,
             "const float* x, long long rows, long long channels, long long rows_per_block, "
             + "float* partial_count, float* partial_mean, float* partial_m2, " + Signatures.FINISH),
     BN_NORMALIZE_NCHW("bn_normalize_nchw", CudaModules.NORMALIZE,
@@ -25,17 +25,17 @@ enum Kernel {
     BN_NORMALIZE_CHANNELS_LAST("bn_normalize_channels_last", CudaModules.NORMALIZE,
             "const float* x, float* y, long long total, long long channels, const float* params, int vector, "
             + "long long channels_multiplier, int channels_log, " + Signatures.RUNNING),
-    BN_GRAD_SUMS_NCHW("bn_grad_sums_nchw", CudaModules.BACKWARD,
+    BN_BACKWARD_SUMS_NCHW("bn_backward_sums_nchw", CudaModules.BACKWARD,
             "const float* x, const float* dy, long long channels, long long spatial, long long per_channel, "
             + "long long per_block, " + Signatures.GRADIENTS),
-    BN_GRAD_SUMS_CHANNELS_LAST("bn_grad_sums_channels_last", CudaModules.BACKWARD,
+    BN_BACKWARD_SUMS_CHANNELS_LAST("bn_backward_sums_channels_last", CudaModules.BACKWARD,
             "const float* x, const float* dy, long long rows, long long channels, long long rows_per_block, "
             + Signatures.GRADIENTS),
-    BN_GRAD_APPLY_NCHW("bn_grad_apply_nchw", CudaModules.BACKWARD,
+    BN_BACKWARD_APPLY_NCHW("bn_backward_apply_nchw", CudaModules.BACKWARD,
             "const float* x, const float* dy, float* dx, long long runs, long long channels, long long spatial, "
             + "const float4* params, const float4* coefficients, int vector, long long spatial_multiplier, "
             + "int spatial_log, long long channels_multiplier, int channels_log, " + Signatures.COMMIT_GRADIENTS),
-    BN_GRAD_APPLY_CHANNELS_LAST("bn_grad_apply_channels_last", CudaModules.BACKWARD,
+    BN_BACKWARD_APPLY_CHANNELS_LAST("bn_backward_apply_channels_last", CudaModules.BACKWARD,
             "const float* x, const float* dy, float* dx, long long total, long long channels, "
             + "const float* params, const float4* coefficients, long long channels_multiplier, int channels_log, "
             + Signatures.COMMIT_GRADIENTS);
@@ -82,7 +82,7 @@ enum Kernel {
                 + "vocabulary (pointer, long long, int, double)");
     }
 
-    /** The kernel's symbol in the PTX, such as {@code bn_stats_nchw}. */
+    /** The kernel's symbol in the PTX, such as {@code bn_statistics_nchw}. */
     public String symbol() {
         return symbol;
     }
@@ -117,7 +117,7 @@ enum Kernel {
         /** The apply kernels' commit of the gradients (layer_record.cuh). */
         static final String COMMIT_GRADIENTS = "int commit, const float* scratch, float* gamma_grad, "
                 + "float* beta_grad, const long long* counters";
-        /** The gradient-sum kernels' statistics and finishing step (finalize_gradients.cuh). */
+        /** The gradient-sum kernels' statistics and finishing step (finalize_backward.cuh). */
         static final String GRADIENTS = "int reduce, int batch_terms, int from_running, int affine, int renorm, "
                 + "const double* saved_mean, const float* running_mean, const float* invstd, const float* saved_renorm, "
                 + "const float* gamma, double* partial_dy, double* partial_dyx, "

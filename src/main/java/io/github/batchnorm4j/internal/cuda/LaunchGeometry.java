@@ -1,5 +1,8 @@
 package io.github.batchnorm4j.internal.cuda;
 
+import static io.github.batchnorm4j.internal.cuda.LaunchConstants.BLOCK_THREADS;
+import static io.github.batchnorm4j.internal.cuda.LaunchConstants.CHANNELS_LAST_TILE_CHANNELS;
+
 import io.github.batchnorm4j.Shape;
 
 /**
@@ -10,13 +13,12 @@ import io.github.batchnorm4j.Shape;
  * per block, and at most 2^24 values per block, because per-block counts are floats in the kernels.
  */
 final class LaunchGeometry {
-    static final int THREADS = 256;
     static final long MAX_BLOCK_VALUES = 1L << 24;
     static final int MAX_GRID_Y = 65535;
 
     final long blocksPerChannel;
     final long perBlock;
-    /** gridDim.y of the reduction: C for channels-first, 32-channel tiles for channels-last. */
+    /** gridDim.y of the reduction: C for channels-first, tiles of CHANNELS_LAST_TILE_CHANNELS for channels-last. */
     final int gridY;
 
     private LaunchGeometry(long blocksPerChannel, long perBlock, int gridY) {
@@ -29,10 +31,10 @@ final class LaunchGeometry {
         long m = shape.valuesPerChannel();
         int gridY;
         if (shape.isChannelsLast()) {
-            long tiles = ceilDiv(shape.channels(), 32);
+            long tiles = ceilDiv(shape.channels(), CHANNELS_LAST_TILE_CHANNELS);
             if (tiles > MAX_GRID_Y) {
-                throw new IllegalArgumentException("the CUDA backend takes at most " + 32L * MAX_GRID_Y
-                        + " channels, got " + shape);
+                throw new IllegalArgumentException("the CUDA backend takes at most "
+                        + (long) CHANNELS_LAST_TILE_CHANNELS * MAX_GRID_Y + " channels, got " + shape);
             }
             gridY = (int) tiles;
         } else {
@@ -57,20 +59,14 @@ final class LaunchGeometry {
         return new LaunchGeometry(ceilDiv(m, perBlock), perBlock, gridY);
     }
 
-    /**
-     * Items each lane of bn_normalize_nchw takes per warp chunk (NCHW_ITEMS_PER_LANE in
-     * cuda/batch_norm_normalize.cu): its grid is sized for work / this many items.
-     */
-    static final int NCHW_ITEMS_PER_LANE = 8;
-
     /** Blocks for a grid-stride elementwise kernel over {@code work} items: enough to fill the GPU. */
     static int elementwiseBlocks(long work, int multiprocessors) {
-        return (int) Math.max(1, Math.min(ceilDiv(work, THREADS), 16L * multiprocessors));
+        return (int) Math.max(1, Math.min(ceilDiv(work, BLOCK_THREADS), 16L * multiprocessors));
     }
 
     /** Blocks for a per-channel kernel over {@code channels} items. */
     static int channelBlocks(long channels) {
-        return (int) Math.max(1, Math.min(ceilDiv(channels, THREADS), 65535));
+        return (int) Math.max(1, Math.min(ceilDiv(channels, BLOCK_THREADS), 65535));
     }
 
     static long ceilDiv(long a, long b) {

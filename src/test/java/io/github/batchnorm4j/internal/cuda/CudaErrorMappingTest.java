@@ -27,8 +27,8 @@ class CudaErrorMappingTest {
         assertEquals("cuMemAlloc(4096 bytes)", e.call());
         assertEquals("cuMemAlloc(4096 bytes) failed: CUDA_ERROR_OUT_OF_MEMORY (2)", e.getMessage());
         e = assertThrows(CudaFailureException.class,
-                () -> CudaCalls.check(CUresult.CUDA_ERROR_LAUNCH_FAILED, "cuLaunchKernel", "bn_stats_nchw"));
-        assertEquals("cuLaunchKernel(bn_stats_nchw) failed: CUDA_ERROR_LAUNCH_FAILED (719)", e.getMessage());
+                () -> CudaCalls.check(CUresult.CUDA_ERROR_LAUNCH_FAILED, "cuLaunchKernel", "bn_statistics_nchw"));
+        assertEquals("cuLaunchKernel(bn_statistics_nchw) failed: CUDA_ERROR_LAUNCH_FAILED (719)", e.getMessage());
     }
 
     @Test
@@ -46,26 +46,26 @@ class CudaErrorMappingTest {
     @Test
     void kernelArgumentsAreCheckedBeforeAnyLaunch() {
         DeviceArgument x = new DeviceArgument(new CUdeviceptr());
-        // bn_grad_apply_nchw: x, dy, dx, params, coefficients and the commit's four pointers; scalars
+        // bn_backward_apply_nchw: x, dy, dx, params, coefficients and the commit's four pointers; scalars
         // runs, channels, spatial (long), vector (int), the multiplier (long) and log (int) of two
         // divisors, and commit (int)
         KernelPointer p = x.argument();
-        KernelCall call = new KernelCall(Kernel.BN_GRAD_APPLY_NCHW, new CUfunction(), p, p, p, p, p, p, p, p, p);
+        KernelCall call = new KernelCall(Kernel.BN_BACKWARD_APPLY_NCHW, new CUfunction(), p, p, p, p, p, p, p, p, p);
         IllegalStateException e = assertThrows(IllegalStateException.class, () -> call.arg(1).arg(2));
-        assertEquals("bn_grad_apply_nchw scalar argument 0 is a long; given a int", e.getMessage());
+        assertEquals("bn_backward_apply_nchw scalar argument 0 is a long; given a int", e.getMessage());
         e = assertThrows(IllegalStateException.class, () -> call.arg(1L).arg(2L).launch(1, 1, 1, 1, null));
-        assertEquals("bn_grad_apply_nchw takes 9 scalar arguments, 2 given", e.getMessage());
+        assertEquals("bn_backward_apply_nchw takes 9 scalar arguments, 2 given", e.getMessage());
         e = assertThrows(IllegalStateException.class,
                 () -> call.arg(1L).arg(2L).arg(3L).arg(4).arg(5L).arg(6).arg(7L).arg(8).arg(9).arg(10L));
-        assertEquals("bn_grad_apply_nchw takes 9 scalar arguments; given a long beyond them", e.getMessage());
+        assertEquals("bn_backward_apply_nchw takes 9 scalar arguments; given a long beyond them", e.getMessage());
         // a refused call starts over with the first scalar
         assertThrows(IllegalStateException.class, () -> call.arg(1L).arg(2));
         e = assertThrows(IllegalStateException.class, () -> call.arg(1));
-        assertEquals("bn_grad_apply_nchw scalar argument 0 is a long; given a int", e.getMessage());
+        assertEquals("bn_backward_apply_nchw scalar argument 0 is a long; given a int", e.getMessage());
         assertEquals(0, call.launches());
         IllegalArgumentException bad = assertThrows(IllegalArgumentException.class,
-                () -> new KernelCall(Kernel.BN_GRAD_APPLY_NCHW, new CUfunction(), x.argument()));
-        assertEquals("bn_grad_apply_nchw takes 9 device pointers, 1 given", bad.getMessage());
+                () -> new KernelCall(Kernel.BN_BACKWARD_APPLY_NCHW, new CUfunction(), x.argument()));
+        assertEquals("bn_backward_apply_nchw takes 9 device pointers, 1 given", bad.getMessage());
     }
 
     @Test

@@ -2,19 +2,24 @@
 // (as finalize_statistics.cuh for the forward), so a backward is two launches: sums with their
 // finish, then dx.
 //
-//   finalize_gradients  adds each channel's partials in block order (fp64); writes the dx
-//                       coefficients (k, kc, k0) and the mean the apply kernels subtract
-//                       (mean_hi, mean_lo into params, in its layout: normalize_params.cuh);
-//                       and, for an affine layer, the gamma and beta gradients to commit
-//                       (scratch): only if all are finite does the apply kernel commit them
-//                       (commit_gradients in layer_record.cuh); otherwise it reports the first
-//                       bad channel and the gradients keep their old values
+//   finalize_backward  adds each channel's partials in block order (fp64); writes the dx
+//                      coefficients (k, kc, k0) and the mean the apply kernels subtract
+//                      (mean_hi, mean_lo into params, in its layout: normalize_params.cuh);
+//                      and, for an affine layer, the gamma and beta gradients to commit
+//                      (scratch): only if all are finite does the apply kernel commit them
+//                      (commit_gradients in layer_record.cuh); otherwise it reports the first
+//                      bad channel and the gradients keep their old values
 //
 // The statistics are the latest forward's: the saved batch statistics (from_running = 0) or the
 // running statistics an inference forward normalized with (from_running = 1).
 #pragma once
 
+#include "launch_constants.cuh"
 #include "layer_record.cuh"
+
+// The coefficient below is made field by field in this order.
+static_assert(COEFFICIENTS_PER_CHANNEL == 4 && COEFFICIENT_K == 0 && COEFFICIENT_KC == 1 && COEFFICIENT_K0 == 2,
+              "a channel's dx coefficients are one float4: (k, kc, k0, 0)");
 
 // invstd is the host's choice (the saved or the running 1/sqrt(var + eps)); the mean's two
 // sources differ in type, so the kernel picks.
@@ -48,7 +53,7 @@ struct GradientArguments {
 
 // Every thread of the block must call it (thread, threads: its index in the block, the block's
 // size). Partials are read through L2 (__ldcg): other blocks of this launch wrote them.
-__device__ __forceinline__ void finalize_gradients(const double* partial_dy, const double* partial_dyx, GradientArguments a,
+__device__ __forceinline__ void finalize_backward(const double* partial_dy, const double* partial_dyx, GradientArguments a,
                                    GradientSource source, const float* __restrict__ gamma,
                                    float* __restrict__ params, float4* __restrict__ coefficients,
                                    float* __restrict__ scratch, long long* __restrict__ counters, long long* failure,
@@ -93,8 +98,8 @@ __device__ __forceinline__ void finalize_gradients(const double* partial_dy, con
         float hi = (float)mean;
         float lo = (float)(mean - (double)hi);
         if (a.planar) {
-            params[c] = hi;
-            params[channels + c] = lo;
+            params[PARAM_MEAN_HI * channels + c] = hi;
+            params[PARAM_MEAN_LO * channels + c] = lo;
         } else {
             reinterpret_cast<float4*>(params)[c] = make_float4(hi, lo, 0.0f, 0.0f);
         }
