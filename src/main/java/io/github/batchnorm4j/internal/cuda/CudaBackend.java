@@ -306,7 +306,7 @@ public final class CudaBackend implements BatchNormBackend, DeviceEntryPoints {
 
     private void ready(LayerState state) {
         if (s == null) {
-            CudaLayerState created = new CudaLayerState(state);
+            CudaLayerState created = new CudaLayerState(state, w.stream());
             normalize = new CudaNormalize(cuda, w, created);
             statistics = new CudaStatistics(cuda, w, created, normalize);
             backward = new CudaBackward(cuda, w, created);

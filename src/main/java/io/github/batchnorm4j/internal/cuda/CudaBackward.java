@@ -79,7 +79,7 @@ final class CudaBackward {
         w.params.atLeast((long) PARAMS_PER_CHANNEL * channels * Sizeof.FLOAT);
         w.coefficients.atLeast((long) COEFFICIENTS_PER_CHANNEL * channels * Sizeof.FLOAT);
         w.scratch.atLeast((long) BACKWARD_SCRATCH_BYTES_PER_CHANNEL * channels);
-        w.blocksDone.zeroedAtLeast(Sizeof.INT);
+        w.blocksDone.zeroedAtLeast(Sizeof.INT, stream);
         if (shape.isChannelsLast()) {
             backwardSumsChannelsLast.arg(shape.valuesPerChannel()).arg((long) channels).arg(geometry.perBlock);
             finishArguments(backwardSumsChannelsLast, reduce, fromBatch, fromRunning, affine, renorm)

@@ -3,13 +3,15 @@ package io.github.batchnorm4j.internal.cuda;
 import static io.github.batchnorm4j.internal.cuda.LaunchConstants.COUNTERS;
 import static io.github.batchnorm4j.internal.cuda.LaunchConstants.COUNT_BATCHES;
 import static jcuda.driver.JCudaDriver.cuCtxSynchronize;
-import static jcuda.driver.JCudaDriver.cuMemcpyDtoH;
-import static jcuda.driver.JCudaDriver.cuMemcpyHtoD;
+import static jcuda.driver.JCudaDriver.cuMemcpyDtoHAsync;
+import static jcuda.driver.JCudaDriver.cuMemcpyHtoDAsync;
+import static jcuda.driver.JCudaDriver.cuStreamSynchronize;
 
 import io.github.batchnorm4j.internal.FaultInjection;
 import io.github.batchnorm4j.internal.LayerState;
 import jcuda.Pointer;
 import jcuda.Sizeof;
+import jcuda.driver.CUstream;
 
 /**
  * A CUDA layer's state where the kernels keep it: gamma, beta, the running statistics with their
@@ -37,6 +39,12 @@ final class CudaLayerState implements AutoCloseable {
     private final DeviceBuffer[] buffers = {gamma, beta, runningMean, runningVar, runningInvStd, savedMean,
         savedInvStd, gammaGrad, betaGrad, counters, savedRenorm};
     private final int channels;
+    /**
+     * The layer's own non-blocking stream, which every copy of the state goes on: never the legacy
+     * stream, whose synchronous copies a kernel on a non-blocking or per-thread stream is not
+     * ordered after.
+     */
+    private final CUstream stream;
     private final long[] countersHost = new long[COUNTERS]; // cuda/layer_record.cuh
 
     /**
@@ -50,8 +58,9 @@ final class CudaLayerState implements AutoCloseable {
      * Allocates the device state and uploads {@code state}; the context must be current. A
      * failure frees what was allocated: nothing else holds it yet.
      */
-    CudaLayerState(LayerState state) {
+    CudaLayerState(LayerState state, CUstream stream) {
         channels = state.config.channels();
+        this.stream = stream;
         long floats = (long) channels * Sizeof.FLOAT;
         FailureRecord record = null;
         try {
@@ -73,78 +82,82 @@ final class CudaLayerState implements AutoCloseable {
     }
 
     /**
-     * Waits for the device, then copies its state into the host mirror. Throws a failure the
-     * device reported and the host has not yet seen (the mirror is then filled all the same).
+     * Waits for the device (every stream: device calls run on their callers' streams), then copies
+     * its state into the host mirror on the layer's stream and waits for the copies. Throws a
+     * failure the device reported and the host has not yet seen (the mirror is then filled all
+     * the same).
      */
     void pull(LayerState state) {
         CudaCalls.check(cuCtxSynchronize(), "cuCtxSynchronize");
-        CudaCalls.check(FaultInjection.cudaResult(FaultInjection.Point.CUDA_STATE_COPY), "cuMemcpyDtoH", "state");
-        down(state.gamma, gamma);
-        down(state.beta, beta);
-        down(state.runningMean, runningMean);
-        down(state.runningVar, runningVar);
-        down(state.gammaGradient, gammaGrad);
-        down(state.betaGradient, betaGrad);
+        CudaCalls.check(FaultInjection.cudaResult(FaultInjection.Point.CUDA_STATE_COPY), "cuMemcpyDtoHAsync", "state");
+        down(Pointer.to(state.gamma), gamma, channels * Sizeof.FLOAT);
+        down(Pointer.to(state.beta), beta, channels * Sizeof.FLOAT);
+        down(Pointer.to(state.runningMean), runningMean, channels * Sizeof.FLOAT);
+        down(Pointer.to(state.runningVar), runningVar, channels * Sizeof.FLOAT);
+        down(Pointer.to(state.gammaGradient), gammaGrad, channels * Sizeof.FLOAT);
+        down(Pointer.to(state.betaGradient), betaGrad, channels * Sizeof.FLOAT);
+        if (savedAreRunning) {
+            down(Pointer.to(state.savedInvStd), runningInvStd, channels * Sizeof.FLOAT);
+        } else {
+            down(Pointer.to(state.savedMean), savedMean, channels * Sizeof.DOUBLE);
+            down(Pointer.to(state.savedInvStd), savedInvStd, channels * Sizeof.FLOAT);
+        }
+        if (state.savedRenormR != null) {
+            down(Pointer.to(state.savedRenormR), savedRenorm, channels * Sizeof.FLOAT);
+            copy(cuMemcpyDtoHAsync(Pointer.to(state.savedRenormD),
+                    savedRenorm.pointer().withByteOffset((long) channels * Sizeof.FLOAT), (long) channels * Sizeof.FLOAT,
+                    stream), "cuMemcpyDtoHAsync");
+        }
+        down(Pointer.to(countersHost), counters, countersHost.length * Sizeof.LONG);
+        CudaCalls.check(cuStreamSynchronize(stream), "cuStreamSynchronize");
         if (savedAreRunning) {
             for (int c = 0; c < channels; c++) {
                 state.savedMean[c] = state.runningMean[c];
             }
-            down(state.savedInvStd, runningInvStd);
-        } else {
-            CudaCalls.check(cuMemcpyDtoH(Pointer.to(state.savedMean), savedMean.pointer(),
-                    (long) channels * Sizeof.DOUBLE), "cuMemcpyDtoH", "saved mean");
-            down(state.savedInvStd, savedInvStd);
         }
-        if (state.savedRenormR != null) {
-            CudaCalls.check(cuMemcpyDtoH(Pointer.to(state.savedRenormR), savedRenorm.pointer(),
-                    (long) channels * Sizeof.FLOAT), "cuMemcpyDtoH", "saved r");
-            CudaCalls.check(cuMemcpyDtoH(Pointer.to(state.savedRenormD),
-                    savedRenorm.pointer().withByteOffset((long) channels * Sizeof.FLOAT),
-                    (long) channels * Sizeof.FLOAT), "cuMemcpyDtoH", "saved d");
-        }
-        CudaCalls.check(cuMemcpyDtoH(Pointer.to(countersHost), counters.pointer(), countersHost.length * Sizeof.LONG),
-                "cuMemcpyDtoH", "counters");
         state.numBatchesTracked = countersHost[COUNT_BATCHES];
         state.parametersChanged();
     }
 
     /**
-     * Uploads the host mirror after a host write (a setter, a load). The running 1/sqrt(var + eps)
-     * comes from {@link LayerState#runningInvStd()}, the one definition both backends use.
+     * Uploads the host mirror after a host write (a setter, a load) on the layer's stream, and
+     * waits for the copies to land: later work on any stream then sees them. The running
+     * 1/sqrt(var + eps) comes from {@link LayerState#runningInvStd()}, the one definition both
+     * backends use.
      */
     void push(LayerState state) {
         CudaCalls.check(cuCtxSynchronize(), "cuCtxSynchronize");
-        CudaCalls.check(FaultInjection.cudaResult(FaultInjection.Point.CUDA_STATE_COPY), "cuMemcpyHtoD", "state");
-        up(gamma, state.gamma);
-        up(beta, state.beta);
-        up(runningMean, state.runningMean);
-        up(runningVar, state.runningVar);
-        up(runningInvStd, state.runningInvStd());
-        up(gammaGrad, state.gammaGradient);
-        up(betaGrad, state.betaGradient);
-        CudaCalls.check(cuMemcpyHtoD(savedMean.pointer(), Pointer.to(state.savedMean), (long) channels * Sizeof.DOUBLE),
-                "cuMemcpyHtoD", "saved mean");
-        up(savedInvStd, state.savedInvStd);
+        CudaCalls.check(FaultInjection.cudaResult(FaultInjection.Point.CUDA_STATE_COPY), "cuMemcpyHtoDAsync", "state");
+        up(gamma, Pointer.to(state.gamma), channels * Sizeof.FLOAT);
+        up(beta, Pointer.to(state.beta), channels * Sizeof.FLOAT);
+        up(runningMean, Pointer.to(state.runningMean), channels * Sizeof.FLOAT);
+        up(runningVar, Pointer.to(state.runningVar), channels * Sizeof.FLOAT);
+        up(runningInvStd, Pointer.to(state.runningInvStd()), channels * Sizeof.FLOAT);
+        up(gammaGrad, Pointer.to(state.gammaGradient), channels * Sizeof.FLOAT);
+        up(betaGrad, Pointer.to(state.betaGradient), channels * Sizeof.FLOAT);
+        up(savedMean, Pointer.to(state.savedMean), channels * Sizeof.DOUBLE);
+        up(savedInvStd, Pointer.to(state.savedInvStd), channels * Sizeof.FLOAT);
         if (state.savedRenormR != null) {
-            CudaCalls.check(cuMemcpyHtoD(savedRenorm.pointer(), Pointer.to(state.savedRenormR),
-                    (long) channels * Sizeof.FLOAT), "cuMemcpyHtoD", "saved r");
-            CudaCalls.check(cuMemcpyHtoD(savedRenorm.pointer().withByteOffset((long) channels * Sizeof.FLOAT),
-                    Pointer.to(state.savedRenormD), (long) channels * Sizeof.FLOAT), "cuMemcpyHtoD", "saved d");
+            up(savedRenorm, Pointer.to(state.savedRenormR), channels * Sizeof.FLOAT);
+            copy(cuMemcpyHtoDAsync(savedRenorm.pointer().withByteOffset((long) channels * Sizeof.FLOAT),
+                    Pointer.to(state.savedRenormD), (long) channels * Sizeof.FLOAT, stream), "cuMemcpyHtoDAsync");
         }
         savedAreRunning = false; // the saved buffers now hold the mirror's saved statistics, whatever their source
         countersHost[COUNT_BATCHES] = state.numBatchesTracked;
-        CudaCalls.check(cuMemcpyHtoD(counters.pointer(), Pointer.to(countersHost), countersHost.length * Sizeof.LONG),
-                "cuMemcpyHtoD", "counters");
+        up(counters, Pointer.to(countersHost), countersHost.length * Sizeof.LONG);
+        CudaCalls.check(cuStreamSynchronize(stream), "cuStreamSynchronize");
     }
 
-    private void down(float[] host, DeviceBuffer buffer) {
-        CudaCalls.check(cuMemcpyDtoH(Pointer.to(host), buffer.pointer(), (long) channels * Sizeof.FLOAT),
-                "cuMemcpyDtoH");
+    private void down(Pointer host, DeviceBuffer buffer, long bytes) {
+        copy(cuMemcpyDtoHAsync(host, buffer.pointer(), bytes, stream), "cuMemcpyDtoHAsync");
     }
 
-    private void up(DeviceBuffer buffer, float[] host) {
-        CudaCalls.check(cuMemcpyHtoD(buffer.pointer(), Pointer.to(host), (long) channels * Sizeof.FLOAT),
-                "cuMemcpyHtoD");
+    private void up(DeviceBuffer buffer, Pointer host, long bytes) {
+        copy(cuMemcpyHtoDAsync(buffer.pointer(), host, bytes, stream), "cuMemcpyHtoDAsync");
+    }
+
+    private static void copy(int result, String call) {
+        CudaCalls.check(result, call);
     }
 
     /** Frees the device state; the context must be current. */

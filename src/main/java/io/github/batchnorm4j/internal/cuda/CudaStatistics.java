@@ -63,7 +63,7 @@ final class CudaStatistics {
         w.partialC.atLeast(partials * Sizeof.FLOAT);
         w.params.atLeast((long) PARAMS_PER_CHANNEL * channels * Sizeof.FLOAT);
         w.scratch.atLeast((long) STATISTICS_SCRATCH_BYTES_PER_CHANNEL * channels);
-        w.blocksDone.zeroedAtLeast(Sizeof.INT);
+        w.blocksDone.zeroedAtLeast(Sizeof.INT, stream);
         long m = shape.valuesPerChannel();
         double varianceScale = config.runningVariance() == VarianceEstimator.UNBIASED ? (double) m / (m - 1) : 1;
         KernelCall statistics = shape.isChannelsLast()

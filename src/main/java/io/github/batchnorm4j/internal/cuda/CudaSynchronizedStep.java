@@ -9,7 +9,7 @@ import static io.github.batchnorm4j.internal.cuda.LaunchConstants.PARAM_MEAN_HI;
 import static io.github.batchnorm4j.internal.cuda.LaunchConstants.PARAM_MEAN_LO;
 import static io.github.batchnorm4j.internal.cuda.LaunchConstants.PARAM_SCALE;
 import static io.github.batchnorm4j.internal.cuda.LaunchConstants.PARAM_SHIFT;
-import static jcuda.driver.JCudaDriver.cuMemcpyHtoD;
+import static jcuda.driver.JCudaDriver.cuMemcpyHtoDAsync;
 
 import io.github.batchnorm4j.Shape;
 import io.github.batchnorm4j.internal.LayerState;
@@ -106,10 +106,15 @@ final class CudaSynchronizedStep {
         s.push(state);
     }
 
-    private static void upload(DeviceBuffer buffer, float[] values, String what) {
+    /**
+     * On the layer's stream, before the kernel that reads it: from pageable memory the driver
+     * stages the values before it returns, and the stream orders the copy before the kernel.
+     */
+    private void upload(DeviceBuffer buffer, float[] values, String what) {
         long bytes = (long) values.length * Sizeof.FLOAT;
         buffer.atLeast(bytes);
-        CudaCalls.check(cuMemcpyHtoD(buffer.pointer(), Pointer.to(values), bytes), "cuMemcpyHtoD", what);
+        CudaCalls.check(cuMemcpyHtoDAsync(buffer.pointer(), Pointer.to(values), bytes, w.stream()),
+                "cuMemcpyHtoDAsync", what);
     }
 
     /** Channel c's normalization parameters in the kernels' layout (normalize_params.cuh). */
