@@ -448,7 +448,11 @@ public final class EmulatedDriver {
         EmulatedGpu gpu = gpu();
         synchronized (gpu) {
             long refused = gpu.streams().waitEvent(stream, gpu.event(event));
-            return refused < 0 ? refused : SUCCESS;
+            if (refused < 0) {
+                return refused;
+            }
+            gpu.countStreamWait();
+            return SUCCESS;
         }
     }
 

@@ -80,6 +80,8 @@ public final class EmulatedGpu {
     private final long[] transferBytes = new long[Transfer.values().length];
     private long allocations;
     private long legacyStreamOperations;
+    /** cuStreamWaitEvent calls that succeeded: the cross-stream orderings the host asked for. */
+    private long streamWaits;
     private long synchronousCopies;
     private long pageableAsyncCopies;
     private long hostAllocations;
@@ -176,6 +178,15 @@ public final class EmulatedGpu {
     }
 
     /** A launch, copy or memset about to run on {@code stream}: counted when that is the legacy stream. */
+    synchronized void countStreamWait() {
+        streamWaits++;
+    }
+
+    /** How many cuStreamWaitEvent calls have succeeded (cross-stream orderings). */
+    public synchronized long streamWaits() {
+        return streamWaits;
+    }
+
     synchronized void countStreamOperation(long stream) {
         if (Streams.isLegacy(stream)) {
             legacyStreamOperations++;

@@ -34,6 +34,7 @@ public final class CudaBackend implements BatchNormBackend, DeviceEntryPoints {
     private final CudaContext cuda;
     private final CudaWorkspace w = new CudaWorkspace();
     private final DeviceArguments pointers = new DeviceArguments();
+    private final StreamHandOff handOff = new StreamHandOff();
     /** Created with the layer's first use, when its state is known. */
     private CudaLayerState s;
     private CudaNormalize normalize;
@@ -90,7 +91,7 @@ public final class CudaBackend implements BatchNormBackend, DeviceEntryPoints {
             w.upload(w.x, w.stagingIn, hostX, xOffset, count);
             w.y.atLeast((long) count * Sizeof.FLOAT);
             w.aimAtOwnBuffers();
-            training(state, shape, w.stream());
+            training(state, shape, handOff.onto(w.stream()));
             w.download(hostY, yOffset, w.y, count);
             reportFailure(state);
         } catch (CudaException e) {
@@ -106,7 +107,7 @@ public final class CudaBackend implements BatchNormBackend, DeviceEntryPoints {
             w.upload(w.x, w.stagingIn, hostX, xOffset, count);
             w.y.atLeast((long) count * Sizeof.FLOAT);
             w.aimAtOwnBuffers();
-            inference(state, shape, w.stream());
+            inference(state, shape, handOff.onto(w.stream()));
             w.download(hostY, yOffset, w.y, count);
             reportFailure(state);
         } catch (CudaException e) {
@@ -124,7 +125,7 @@ public final class CudaBackend implements BatchNormBackend, DeviceEntryPoints {
             w.upload(w.y, w.stagingIn2, hostDy, dyOffset, count); // y holds dy
             w.dx.atLeast((long) count * Sizeof.FLOAT);
             w.aimAtOwnBuffers();
-            gradient(state, shape, w.stream());
+            gradient(state, shape, handOff.onto(w.stream()));
             w.download(hostDx, dxOffset, w.dx, count);
             reportFailure(state);
         } catch (CudaException e) {
@@ -140,6 +141,7 @@ public final class CudaBackend implements BatchNormBackend, DeviceEntryPoints {
         try {
             begin(state);
             synchronizedStep.forward(state, shape, hostX, xOffset, hostY, yOffset, mean, variance, valuesPerChannel);
+            handOff.idle(); // the step pulled and pushed the state: the device is idle
             lastCallWasBatchForward = false;
         } catch (CudaException e) {
             throw CudaCalls.map(e);
@@ -153,6 +155,7 @@ public final class CudaBackend implements BatchNormBackend, DeviceEntryPoints {
             begin(state);
             synchronizedStep.backward(state, shape, hostX, xOffset, hostDy, dyOffset, hostDx, dxOffset, sumDy,
                     sumDyCentered, valuesPerChannel);
+            handOff.idle();
             lastCallWasBatchForward = false;
         } catch (CudaException e) {
             throw CudaCalls.map(e);
@@ -172,7 +175,7 @@ public final class CudaBackend implements BatchNormBackend, DeviceEntryPoints {
             begin(state);
             w.xIn.aimAt(deviceX);
             w.yOut.aimAt(deviceY);
-            training(state, shape, streamOf(stream));
+            training(state, shape, handOff.onto(streamOf(stream)));
             finishDeviceCall(state, stream);
         } catch (CudaException e) {
             throw CudaCalls.map(e);
@@ -186,7 +189,7 @@ public final class CudaBackend implements BatchNormBackend, DeviceEntryPoints {
             begin(state);
             w.xIn.aimAt(deviceX);
             w.yOut.aimAt(deviceY);
-            inference(state, shape, streamOf(stream));
+            inference(state, shape, handOff.onto(streamOf(stream)));
             finishDeviceCall(state, stream);
         } catch (CudaException e) {
             throw CudaCalls.map(e);
@@ -206,7 +209,7 @@ public final class CudaBackend implements BatchNormBackend, DeviceEntryPoints {
             w.xIn.aimAt(deviceX);
             w.dyIn.aimAt(deviceDy);
             w.dxOut.aimAt(deviceDx);
-            gradient(state, shape, streamOf(stream));
+            gradient(state, shape, handOff.onto(streamOf(stream)));
             finishDeviceCall(state, stream);
         } catch (CudaException e) {
             throw CudaCalls.map(e);
@@ -263,6 +266,7 @@ public final class CudaBackend implements BatchNormBackend, DeviceEntryPoints {
             cuda.makeCurrent();
             ready(state);
             s.pull(state);
+            handOff.idle(); // the pull synchronized the context
             reportFailure(state);
         } catch (CudaException e) {
             throw CudaCalls.map(e);
@@ -278,6 +282,7 @@ public final class CudaBackend implements BatchNormBackend, DeviceEntryPoints {
             } else {
                 s.push(state);
             }
+            handOff.idle(); // the push synchronized the context and waited for its copies
         } catch (CudaException e) {
             throw CudaCalls.map(e);
         }
@@ -287,6 +292,7 @@ public final class CudaBackend implements BatchNormBackend, DeviceEntryPoints {
     public void close() {
         try {
             cuda.makeCurrent(); // cuMemFree needs the context current on the closing thread
+            handOff.close();
             w.free();
             if (s != null) {
                 s.close();
