@@ -3,8 +3,10 @@
 #pragma once
 
 // Every thread of the block must call it, after its own writes of the block's results. The
-// fence makes those writes visible to the whole device before the block is counted, so the last
-// block reads every block's results. blocks_done is 0 before the launch and again after it (the
+// first fence releases those writes to the whole device before the block is counted. The atomic
+// is relaxed, so the thread that finds its block last fences again before anything reads the
+// other blocks' results (the acquire side; PTX memory model), and the barrier then passes that
+// order to the rest of the block. blocks_done is 0 before the launch and again after it (the
 // last block resets it), so the next launch on the stream starts from 0.
 __device__ __forceinline__ bool last_block_to_finish(unsigned int* blocks_done) {
     __shared__ bool last;
@@ -14,6 +16,7 @@ __device__ __forceinline__ bool last_block_to_finish(unsigned int* blocks_done) 
         unsigned int blocks = gridDim.x * gridDim.y;
         last = atomicAdd(blocks_done, 1u) == blocks - 1;
         if (last) {
+            __threadfence(); // acquire: the other blocks' released results are read after this
             *blocks_done = 0;
         }
     }

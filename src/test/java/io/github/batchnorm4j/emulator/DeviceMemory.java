@@ -231,7 +231,7 @@ final class DeviceMemory implements GlobalMemory {
             allocation.trackWriters();
             long word = (address & ~3L);
             if (kind == AccessKind.ATOMIC) {
-                races.atomic(block, word);
+                races.atomic(block, thread, word);
             }
             checkWrite(allocation, offset, size, kind, block);
         }
@@ -241,7 +241,7 @@ final class DeviceMemory implements GlobalMemory {
     @Override
     public void fence(int block, int thread) {
         if (races != null) {
-            races.fence(block);
+            races.fence(block, thread);
         }
     }
 

@@ -110,14 +110,19 @@ class EmulatedGpuChecksTest {
         CUdeviceptr out = allocate(4);
         cuMemsetD8(done, (byte) 0, 4);
         assertClean(launch("sum_in_last_block", blocks, 32, pointer(partial), pointer(done), pointer(out),
-                Pointer.to(new int[] {1})));
+                Pointer.to(new int[] {3})));
         float[] total = new float[1];
         cuMemcpyDtoH(Pointer.to(total), out, 4);
         assertEquals(15f, total[0], "1 + 2 + ... + 5, and the counter was reset for the next launch");
-        List<DeviceFault> faults = faults(CUresult.CUDA_ERROR_LAUNCH_FAILED,
-                () -> launch("sum_in_last_block", blocks, 32, pointer(partial), pointer(done), pointer(out),
-                        Pointer.to(new int[] {0})));
-        assertFault(faults, "racecheck", "sum_in_last_block", "with no fence and atomic ordering");
+        // Without the writers' release fence, and without the last block's acquire fence after its
+        // relaxed atomic: each leaves the partials unordered before the last block's reads.
+        for (int fences : new int[] {0, 2, 1}) {
+            List<DeviceFault> faults = faults(CUresult.CUDA_ERROR_LAUNCH_FAILED,
+                    () -> launch("sum_in_last_block", blocks, 32, pointer(partial), pointer(done), pointer(out),
+                            Pointer.to(new int[] {fences})));
+            assertFault(faults, "racecheck", "sum_in_last_block", "with no fence and atomic ordering");
+            cuMemsetD8(done, (byte) 0, 4); // the faulting launch left the counter part-way
+        }
         free(partial, done, out);
     }
 

@@ -31,16 +31,20 @@ extern "C" __global__ void every_block_writes_one_word(float* p) {
     }
 }
 
-// Each block writes its partial; the last block to finish sums them. With fence = 0 the
-// __threadfence is skipped, so nothing orders the partials before the last block reads them.
-extern "C" __global__ void sum_in_last_block(float* partial, unsigned int* done, float* out, int fence) {
+// Each block writes its partial; the last block to finish sums them. fences bit 0: the writer's
+// __threadfence before the atomic (release); bit 1: the last block's after it (acquire). Without
+// either, nothing orders the partials before the last block reads them.
+extern "C" __global__ void sum_in_last_block(float* partial, unsigned int* done, float* out, int fences) {
     __shared__ bool last;
     if (threadIdx.x == 0) {
         partial[blockIdx.x] = (float)(blockIdx.x + 1);
-        if (fence) {
+        if (fences & 1) {
             __threadfence();
         }
         last = atomicAdd(done, 1u) == gridDim.x - 1;
+        if (last && (fences & 2)) {
+            __threadfence();
+        }
     }
     __syncthreads();
     if (last && threadIdx.x == 0) {
