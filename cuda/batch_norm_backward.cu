@@ -15,8 +15,8 @@
 // After a Batch Renormalization forward (renorm = 1) its r and d (saved_renorm) are constants.
 //
 // Arithmetic as written (the PTX is built with -fmad=false, scripts/build-ptx): sum(dy * (x - mean))
-// accumulates by fused multiply-add (__fma_rn), as the CPU path's gradient sums do (Math.fma);
-// grad_one rounds both products, as the CPU path's dx does, so neither term of dx is favoured.
+// accumulates by fused multiply-add (__fma_rn), as the CPU path's gradient sums do (Math.fma), and
+// grad_one fuses its k * dy (below).
 #include "fast_divide.cuh"
 #include "finalize_backward.cuh"
 #include "last_block.cuh"
@@ -141,8 +141,11 @@ extern "C" __global__ void bn_backward_sums_channels_last(const float* __restric
     }
 }
 
+// dx = k * dy - kc * (x - mean) - k0 with k * dy, the dominant term, exact inside a fused
+// multiply-add and only the centred term rounded: nearer the fp64 gradient than rounding both
+// products (or fusing the centred one instead). At inference kc = k0 = 0 and dx = k * dy either way.
 __device__ __forceinline__ float grad_one(float g, float v, float4 p, float4 k) {
-    return k.x * g - k.y * ((v - p.x) - p.y) - k.z;
+    return __fmaf_rn(k.x, g, -(k.y * ((v - p.x) - p.y))) - k.z;
 }
 
 extern "C" __global__ void bn_backward_apply_nchw(const float* x, const float* dy, float* dx, long long runs,
