@@ -13,6 +13,10 @@
 // mean (= mean_hi + mean_lo in params) and 1/sqrt(var + eps) are those of the latest forward.
 // dx may be the same memory as dy. The formulas are the CPU path's (CpuBackward.prepareGradient).
 // After a Batch Renormalization forward (renorm = 1) its r and d (saved_renorm) are constants.
+//
+// Arithmetic as written (the PTX is built with -fmad=false, scripts/build-ptx): sum(dy * (x - mean))
+// accumulates by fused multiply-add (__fma_rn), as the CPU path's gradient sums do (Math.fma), and
+// grad_one fuses its k * dy (below).
 #include "fast_divide.cuh"
 #include "finalize_backward.cuh"
 #include "last_block.cuh"
@@ -50,7 +54,7 @@ extern "C" __global__ void bn_backward_sums_nchw(const float* __restrict__ x, co
         for (long long i = threadIdx.x; i < len; i += blockDim.x) {
             double g = dy[base + i];
             sum_dy += g;
-            sum_dyx += g * ((double)x[base + i] - mean);
+            sum_dyx = __fma_rn(g, (double)x[base + i] - mean, sum_dyx);
         }
         p += len;
     }
@@ -102,19 +106,19 @@ extern "C" __global__ void bn_backward_sums_channels_last(const float* __restric
             double v0 = x[r * channels + c], v1 = x[(r + step) * channels + c];
             double v2 = x[(r + 2 * step) * channels + c], v3 = x[(r + 3 * step) * channels + c];
             sum_dy += g0;
-            sum_dyx += g0 * (v0 - mean);
+            sum_dyx = __fma_rn(g0, v0 - mean, sum_dyx);
             sum_dy += g1;
-            sum_dyx += g1 * (v1 - mean);
+            sum_dyx = __fma_rn(g1, v1 - mean, sum_dyx);
             sum_dy += g2;
-            sum_dyx += g2 * (v2 - mean);
+            sum_dyx = __fma_rn(g2, v2 - mean, sum_dyx);
             sum_dy += g3;
-            sum_dyx += g3 * (v3 - mean);
+            sum_dyx = __fma_rn(g3, v3 - mean, sum_dyx);
         }
 #pragma unroll 1
         for (; r < end; r += step) {
             double g = dy[r * channels + c];
             sum_dy += g;
-            sum_dyx += g * ((double)x[r * channels + c] - mean);
+            sum_dyx = __fma_rn(g, (double)x[r * channels + c] - mean, sum_dyx);
         }
     }
     column_dy[threadIdx.y][threadIdx.x] = sum_dy;
@@ -137,8 +141,11 @@ extern "C" __global__ void bn_backward_sums_channels_last(const float* __restric
     }
 }
 
+// dx = k * dy - kc * (x - mean) - k0 with k * dy, the dominant term, exact inside a fused
+// multiply-add and only the centred term rounded: nearer the fp64 gradient than rounding both
+// products (or fusing the centred one instead). At inference kc = k0 = 0 and dx = k * dy either way.
 __device__ __forceinline__ float grad_one(float g, float v, float4 p, float4 k) {
-    return k.x * g - k.y * ((v - p.x) - p.y) - k.z;
+    return __fmaf_rn(k.x, g, -(k.y * ((v - p.x) - p.y))) - k.z;
 }
 
 extern "C" __global__ void bn_backward_apply_nchw(const float* x, const float* dy, float* dx, long long runs,

@@ -25,8 +25,10 @@
 #include "fast_divide.cuh"
 #include "vector_access.cuh"
 
+// The scale and shift in one rounding: fused as written (the PTX is built with -fmad=false,
+// scripts/build-ptx, so nothing else is).
 __device__ __forceinline__ float normalize_one(float v, float4 p) {
-    return ((v - p.x) - p.y) * p.z + p.w;
+    return __fmaf_rn((v - p.x) - p.y, p.z, p.w);
 }
 
 // The per-channel state an inference forward normalizes with (from_running = 1).

@@ -80,6 +80,7 @@ __device__ __forceinline__ void finalize_backward(const double* partial_dy, cons
         float scale = gamma ? gamma[c] : 1.0f;
         double gamma_gradient = d_gamma;
         if (source.renormalized) {
+            // LayerState.gammaGradient's operations, unfused as in Java (-fmad=false: scripts/build-ptx)
             float r = source.renorm[c], d = source.renorm[channels + c];
             scale = scale * r;
             gamma_gradient = d_gamma * r;

@@ -69,10 +69,11 @@ __device__ void finalize_statistics(const float* partial_count, const float* par
             double nb = __ldcg(partial_count + slot);
             double total = count + nb;
             if (nb > 0.0) {
+                // Chan's merge, its last multiply-adds fused (__fma_rn) as in welford_merge
                 double delta = (double)__ldcg(partial_mean + slot) - mean;
                 double weight_b = nb / total;
-                mean += delta * weight_b;
-                m2 += (double)__ldcg(partial_m2 + slot) + delta * delta * count * weight_b;
+                mean = __fma_rn(delta, weight_b, mean);
+                m2 += __fma_rn(delta * delta * count, weight_b, (double)__ldcg(partial_m2 + slot));
             }
             count = total;
         }
@@ -82,7 +83,8 @@ __device__ void finalize_statistics(const float* partial_count, const float* par
         float g = gamma ? gamma[c] : 1.0f, shift = beta ? beta[c] : 0.0f;
         float r = 1.0f, d = 0.0f;
         if (a.renorm) {
-            // LayerState.renormCorrection, renormGamma and renormBeta, in the same operations:
+            // LayerState.renormCorrection, renormGamma and renormBeta, in the same operations (unfused,
+            // as in Java: -fmad=false, scripts/build-ptx):
             // y = gamma * (xhat * r + d) + beta is the plain map with gamma * r and beta + gamma * d
             double sigma = sqrt((double)running_var[c] + a.eps);
             double ratio = sqrt(variance + a.eps) / sigma;
@@ -97,6 +99,7 @@ __device__ void finalize_statistics(const float* partial_count, const float* par
         write_params(params, c, channels, a.planar, batch_mean, invstd, g, shift);
         float next_mean = 0.0f, next_var = 0.0f;
         if (a.update) {
+            // LayerState.commitBatch's operations, unfused as in Java (-fmad=false: scripts/build-ptx)
             next_mean = (float)((1.0 - new_weight) * running_mean[c] + new_weight * batch_mean);
             next_var = (float)((1.0 - new_weight) * running_var[c] + new_weight * (variance * a.variance_scale));
         }

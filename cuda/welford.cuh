@@ -9,6 +9,10 @@
 //
 // Statistics are taken of values shifted by one value of the channel (see the kernels), so the
 // fp32 mean stays small and exact enough for data with a large mean.
+//
+// The PTX is built with -fmad=false (scripts/build-ptx), so nothing is contracted behind the
+// source's back: the multiply-adds of the Welford update and of Chan's merge are fused where
+// written (__fmaf_rn), one rounding for the product and the sum.
 #pragma once
 
 #include "launch_constants.cuh"
@@ -23,7 +27,7 @@ __device__ __forceinline__ void welford_push(Welford& w, float value) {
     w.count += 1.0f;
     float delta = value - w.mean;
     w.mean += delta / w.count;
-    w.m2 += delta * (value - w.mean);
+    w.m2 = __fmaf_rn(delta, value - w.mean, w.m2);
 }
 
 __device__ __forceinline__ Welford welford_merge(Welford a, Welford b) {
@@ -35,8 +39,8 @@ __device__ __forceinline__ Welford welford_merge(Welford a, Welford b) {
     float delta = b.mean - a.mean;
     Welford r;
     r.count = count;
-    r.mean = a.mean + delta * weight_b;
-    r.m2 = a.m2 + b.m2 + delta * delta * a.count * weight_b;
+    r.mean = __fmaf_rn(delta, weight_b, a.mean);
+    r.m2 = __fmaf_rn(delta * delta * a.count, weight_b, a.m2 + b.m2);
     return r;
 }
 
