@@ -1,5 +1,6 @@
 package io.github.batchnorm4j.emulator;
 
+import java.util.ArrayDeque;
 import java.util.Arrays;
 import java.util.List;
 
@@ -37,6 +38,15 @@ public final class EmulatedDriver {
 
     /** The one context handle: device 0's primary context. */
     private static final long PRIMARY_CONTEXT = 0xC0;
+    /** cuCtxCreate's flags cuda.h defines (CU_CTX_FLAGS_MASK). */
+    private static final long CONTEXT_FLAGS = 0xFF;
+
+    /**
+     * Each thread's context stack (cuCtxPushCurrent, cuCtxPopCurrent, cuCtxCreate): only the
+     * primary context is ever on it. The primary context stays current on every thread whatever
+     * the stack holds (cuCtxGetCurrent), as batchnorm4j and the tests expect.
+     */
+    private static final ThreadLocal<ArrayDeque<Long>> CONTEXT_STACK = ThreadLocal.withInitial(ArrayDeque::new);
 
     private EmulatedDriver() {
     }
@@ -109,6 +119,58 @@ public final class EmulatedDriver {
 
     static long contextGetCurrent(long unused) {
         return PRIMARY_CONTEXT;
+    }
+
+    /**
+     * cuCtxCreate: the one device has the one context, so a created context is the primary
+     * context, pushed on the calling thread's stack as a created context would be.
+     */
+    static long contextCreate(long flags, long device) {
+        if (!ready()) {
+            return NOT_INITIALIZED;
+        }
+        if ((flags & ~CONTEXT_FLAGS) != 0) {
+            return INVALID_VALUE;
+        }
+        if (device != 0) {
+            return INVALID_DEVICE;
+        }
+        CONTEXT_STACK.get().push(PRIMARY_CONTEXT);
+        return PRIMARY_CONTEXT;
+    }
+
+    /**
+     * cuCtxDestroy: pops the context where the calling thread has it on top, and does nothing
+     * else. The emulated forks share the one context across all tests, so destroying it resets
+     * nothing: memory, modules and streams stay as they are.
+     */
+    static long contextDestroy(long context) {
+        if (context == 0) {
+            return INVALID_VALUE;
+        }
+        if (context != PRIMARY_CONTEXT) {
+            return INVALID_CONTEXT;
+        }
+        CONTEXT_STACK.get().poll();
+        return SUCCESS;
+    }
+
+    static long contextPush(long context) {
+        if (context != PRIMARY_CONTEXT) {
+            return INVALID_CONTEXT;
+        }
+        CONTEXT_STACK.get().push(PRIMARY_CONTEXT);
+        return SUCCESS;
+    }
+
+    /** cuCtxPopCurrent: the context on top of the calling thread's stack, INVALID_CONTEXT on an empty one. */
+    static long contextPop(long unused) {
+        Long top = CONTEXT_STACK.get().poll();
+        return top == null ? INVALID_CONTEXT : top;
+    }
+
+    static long contextDevice(long unused) {
+        return ready() ? 0 : NOT_INITIALIZED;
     }
 
     static long contextSynchronize(long unused) {

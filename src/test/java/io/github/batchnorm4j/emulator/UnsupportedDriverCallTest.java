@@ -1,9 +1,9 @@
 package io.github.batchnorm4j.emulator;
 
-import static jcuda.driver.JCudaDriver.cuCtxCreate;
 import static jcuda.driver.JCudaDriver.cuCtxGetCurrent;
 import static jcuda.driver.JCudaDriver.cuDeviceGet;
 import static jcuda.driver.JCudaDriver.cuDeviceGetPCIBusId;
+import static jcuda.driver.JCudaDriver.cuDeviceGetUuid;
 import static jcuda.driver.JCudaDriver.cuGetErrorName;
 import static jcuda.driver.JCudaDriver.cuGetErrorString;
 import static jcuda.driver.JCudaDriver.cuInit;
@@ -22,6 +22,7 @@ import java.util.concurrent.TimeUnit;
 import jcuda.driver.CUcontext;
 import jcuda.driver.CUdevice;
 import jcuda.driver.CUresult;
+import jcuda.driver.CUuuid;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -31,12 +32,12 @@ import org.junit.jupiter.api.io.TempDir;
  * A JCuda program calling a driver function the emulator does not emulate gets
  * CUDA_ERROR_NOT_SUPPORTED back, and the stub names the function on stderr: before the stub
  * exported every name JCuda imports (libcuda_unsupported.c), the dynamic linker ended the JVM at
- * such a call (exit 127). cuCtxCreate is the example: JCuda passes it straight to the driver's
- * cuCtxCreate_v2, and the emulator has only the primary context.
+ * such a call (exit 127). cuDeviceGetUuid is the example: JCuda passes it straight to the
+ * driver's cuDeviceGetUuid, and the emulated device has no UUID.
  */
 @Tag(TestData.GPU)
 class UnsupportedDriverCallTest {
-    private static final String LINE = "emulated driver: cuCtxCreate_v2 is not emulated (CUDA_ERROR_NOT_SUPPORTED)";
+    private static final String LINE = "emulated driver: cuDeviceGetUuid is not emulated (CUDA_ERROR_NOT_SUPPORTED)";
 
     @BeforeAll
     static void device() {
@@ -46,20 +47,27 @@ class UnsupportedDriverCallTest {
     @Test
     void aCallTheEmulatorLacksReturnsNotSupportedAndTheDriverGoesOn() {
         CUdevice device = device0();
-        assertEquals(CUresult.CUDA_ERROR_NOT_SUPPORTED, cuCtxCreate(new CUcontext(), 0, device));
+        assertEquals(CUresult.CUDA_ERROR_NOT_SUPPORTED, cuDeviceGetUuid(new CUuuid(), device));
         CUcontext current = new CUcontext();
         assertEquals(CUresult.CUDA_SUCCESS, cuCtxGetCurrent(current));
         assertNotEquals(new CUcontext(), current, "the primary context is still current");
     }
 
-    /** Those whose JCuda wrapper reads the output whatever the result: the fallback leaves it empty. */
+    /**
+     * Those whose JCuda wrapper reads the output whatever the result: the fallback leaves it empty.
+     * cuGetErrorName and cuGetErrorString had such fallbacks; they are emulated now (ContextCallsTest),
+     * and an unknown code still leaves the output empty, as the driver does.
+     */
     @Test
     void theFallbacksWhoseOutputJCudaReadsLeaveItEmpty() {
         String[] text = {"unset"};
-        assertEquals(CUresult.CUDA_ERROR_NOT_SUPPORTED, cuGetErrorName(CUresult.CUDA_ERROR_INVALID_VALUE, text));
-        assertNull(text[0]);
+        assertEquals(CUresult.CUDA_SUCCESS, cuGetErrorName(CUresult.CUDA_ERROR_INVALID_VALUE, text));
+        assertEquals("CUDA_ERROR_INVALID_VALUE", text[0]);
         text[0] = "unset";
-        assertEquals(CUresult.CUDA_ERROR_NOT_SUPPORTED, cuGetErrorString(CUresult.CUDA_ERROR_INVALID_VALUE, text));
+        assertEquals(CUresult.CUDA_SUCCESS, cuGetErrorString(CUresult.CUDA_ERROR_INVALID_VALUE, text));
+        assertEquals("invalid argument", text[0]);
+        text[0] = "unset";
+        assertEquals(CUresult.CUDA_ERROR_INVALID_VALUE, cuGetErrorName(-5, text));
         assertNull(text[0]);
         String[] busId = {"unset"};
         assertEquals(CUresult.CUDA_ERROR_NOT_SUPPORTED, cuDeviceGetPCIBusId(busId, 16, device0()));
@@ -81,7 +89,7 @@ class UnsupportedDriverCallTest {
         String stderr = Files.readString(err, StandardCharsets.UTF_8);
         assertEquals(0, process.exitValue(), "exit 127 is the dynamic linker's symbol lookup error; stdout: "
                 + out + "; stderr: " + stderr);
-        assertTrue(out.contains("cuCtxCreate returned " + CUresult.CUDA_ERROR_NOT_SUPPORTED + "\nstill running"), out);
+        assertTrue(out.contains("cuDeviceGetUuid returned " + CUresult.CUDA_ERROR_NOT_SUPPORTED + "\nstill running"), out);
         assertTrue(stderr.contains(LINE + "\n"), stderr);
     }
 
@@ -91,13 +99,13 @@ class UnsupportedDriverCallTest {
         return device;
     }
 
-    /** A JCuda program of a few lines: the driver's first device, then a context of its own. */
+    /** A JCuda program of a few lines: the driver's first device, then its UUID. */
     public static final class NotEmulatedCall {
         public static void main(String[] args) {
             check(cuInit(0), "cuInit");
             CUdevice device = new CUdevice();
             check(cuDeviceGet(device, 0), "cuDeviceGet");
-            System.out.println("cuCtxCreate returned " + cuCtxCreate(new CUcontext(), 0, device));
+            System.out.println("cuDeviceGetUuid returned " + cuDeviceGetUuid(new CUuuid(), device));
             System.out.println("still running");
         }
 

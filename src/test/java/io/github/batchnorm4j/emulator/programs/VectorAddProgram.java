@@ -64,11 +64,6 @@ public final class VectorAddProgram {
 
     /** a + b, element by element, computed on device 0. */
     public static float[] add(float[] a, float[] b) {
-        if (a.length != b.length) {
-            throw new IllegalArgumentException("lengths " + a.length + " and " + b.length);
-        }
-        int n = a.length;
-        long bytes = (long) n * Sizeof.FLOAT;
         check(cuInit(0), "cuInit");
         CUdevice device = new CUdevice();
         check(cuDeviceGet(device, 0), "cuDeviceGet");
@@ -76,38 +71,51 @@ public final class VectorAddProgram {
         check(cuDevicePrimaryCtxRetain(context, device), "cuDevicePrimaryCtxRetain");
         try {
             check(cuCtxSetCurrent(context), "cuCtxSetCurrent");
-            CUmodule module = new CUmodule();
-            check(cuModuleLoadData(module, ptx()), "cuModuleLoadData");
-            try {
-                CUfunction function = new CUfunction();
-                check(cuModuleGetFunction(function, module, "vector_add"), "cuModuleGetFunction");
-                CUdeviceptr da = new CUdeviceptr();
-                CUdeviceptr db = new CUdeviceptr();
-                CUdeviceptr dc = new CUdeviceptr();
-                check(cuMemAlloc(da, bytes), "cuMemAlloc a");
-                check(cuMemAlloc(db, bytes), "cuMemAlloc b");
-                check(cuMemAlloc(dc, bytes), "cuMemAlloc c");
-                try {
-                    check(cuMemcpyHtoD(da, Pointer.to(a), bytes), "cuMemcpyHtoD a");
-                    check(cuMemcpyHtoD(db, Pointer.to(b), bytes), "cuMemcpyHtoD b");
-                    Pointer parameters = Pointer.to(Pointer.to(da), Pointer.to(db), Pointer.to(dc),
-                            Pointer.to(new int[] {n}));
-                    int grid = (n + BLOCK - 1) / BLOCK;
-                    check(cuLaunchKernel(function, grid, 1, 1, BLOCK, 1, 1, 0, null, parameters, null), "cuLaunchKernel");
-                    check(cuCtxSynchronize(), "cuCtxSynchronize");
-                    float[] c = new float[n];
-                    check(cuMemcpyDtoH(Pointer.to(c), dc, bytes), "cuMemcpyDtoH c");
-                    return c;
-                } finally {
-                    cuMemFree(da);
-                    cuMemFree(db);
-                    cuMemFree(dc);
-                }
-            } finally {
-                cuModuleUnload(module);
-            }
+            return addOnTheCurrentContext(a, b);
         } finally {
             cuDevicePrimaryCtxRelease(device);
+        }
+    }
+
+    /**
+     * a + b on the calling thread's current context, which the caller made (the primary one in
+     * {@link #add}, a created one in ContextCallsTest); cuInit has run.
+     */
+    public static float[] addOnTheCurrentContext(float[] a, float[] b) {
+        if (a.length != b.length) {
+            throw new IllegalArgumentException("lengths " + a.length + " and " + b.length);
+        }
+        int n = a.length;
+        long bytes = (long) n * Sizeof.FLOAT;
+        CUmodule module = new CUmodule();
+        check(cuModuleLoadData(module, ptx()), "cuModuleLoadData");
+        try {
+            CUfunction function = new CUfunction();
+            check(cuModuleGetFunction(function, module, "vector_add"), "cuModuleGetFunction");
+            CUdeviceptr da = new CUdeviceptr();
+            CUdeviceptr db = new CUdeviceptr();
+            CUdeviceptr dc = new CUdeviceptr();
+            check(cuMemAlloc(da, bytes), "cuMemAlloc a");
+            check(cuMemAlloc(db, bytes), "cuMemAlloc b");
+            check(cuMemAlloc(dc, bytes), "cuMemAlloc c");
+            try {
+                check(cuMemcpyHtoD(da, Pointer.to(a), bytes), "cuMemcpyHtoD a");
+                check(cuMemcpyHtoD(db, Pointer.to(b), bytes), "cuMemcpyHtoD b");
+                Pointer parameters = Pointer.to(Pointer.to(da), Pointer.to(db), Pointer.to(dc),
+                        Pointer.to(new int[] {n}));
+                int grid = (n + BLOCK - 1) / BLOCK;
+                check(cuLaunchKernel(function, grid, 1, 1, BLOCK, 1, 1, 0, null, parameters, null), "cuLaunchKernel");
+                check(cuCtxSynchronize(), "cuCtxSynchronize");
+                float[] c = new float[n];
+                check(cuMemcpyDtoH(Pointer.to(c), dc, bytes), "cuMemcpyDtoH c");
+                return c;
+            } finally {
+                cuMemFree(da);
+                cuMemFree(db);
+                cuMemFree(dc);
+            }
+        } finally {
+            cuModuleUnload(module);
         }
     }
 
