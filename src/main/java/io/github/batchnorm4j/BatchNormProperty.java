@@ -117,7 +117,7 @@ public enum BatchNormProperty {
     }
 
     /** The exception for a value that does not parse: it names the property and what it needs. */
-    public IllegalArgumentException bad(String value, String expected) {
+    private IllegalArgumentException bad(String value, String expected) {
         return new IllegalArgumentException("system property " + key + " is '" + value + "'; use " + expected);
     }
 }

@@ -26,14 +26,7 @@ public interface DeviceEntryPoints {
 
     /** The members of a layer's state that live in device memory of their own. */
     enum StateMember {
-        GAMMA("gamma"), BETA("beta"), GAMMA_GRADIENT("gamma gradient"), BETA_GRADIENT("beta gradient"),
-        RUNNING_MEAN("running mean"), RUNNING_VAR("running variance");
-
-        public final String description;
-
-        StateMember(String description) {
-            this.description = description;
-        }
+        GAMMA, BETA, GAMMA_GRADIENT, BETA_GRADIENT, RUNNING_MEAN, RUNNING_VAR;
 
         /** Whether the member exists only on an affine layer (else: only on a tracking layer). */
         public boolean affine() {

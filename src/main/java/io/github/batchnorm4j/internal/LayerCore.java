@@ -91,8 +91,10 @@ public final class LayerCore {
             float[] xs = staging.input(x, count, 0);
             float[] dys = backward ? staging.input(dy, count, 1) : null;
             float[] outs = staging.outputArray(out, count, backward ? 2 : 1);
-            checkAndRun(operation, shape, xs, HostStaging.offset(x, xs), dys, backward ? HostStaging.offset(dy, dys) : 0,
-                    outs, HostStaging.offset(out, outs));
+            int xOffset = HostStaging.offset(x, xs), dyOffset = backward ? HostStaging.offset(dy, dys) : 0;
+            int outOffset = HostStaging.offset(out, outs);
+            checkNoPartialOverlap(backward, xs, xOffset, dys, dyOffset, outs, outOffset, count); // a buffer's own array
+            dispatch(operation, shape, xs, xOffset, dys, dyOffset, outs, outOffset);
             HostStaging.finishOutput(out, outs, count);
         } finally {
             exit();
@@ -111,10 +113,20 @@ public final class LayerCore {
             HostArguments.checkRange("dy", dy, dyOffset, count, shape);
         }
         HostArguments.checkRange(backward ? "dx" : "y", out, outOffset, count, shape);
+        checkNoPartialOverlap(backward, x, xOffset, dy, dyOffset, out, outOffset, count);
+        dispatch(operation, shape, x, xOffset, dy, dyOffset, out, outOffset);
+    }
+
+    private static void checkNoPartialOverlap(boolean backward, float[] x, int xOffset, float[] dy, int dyOffset,
+            float[] out, int outOffset, int count) {
         if (backward) {
             HostArguments.checkNoPartialOverlap(dy, dyOffset, out, outOffset, count);
         }
         HostArguments.checkNoPartialOverlap(x, xOffset, out, outOffset, count);
+    }
+
+    private void dispatch(Operation operation, Shape shape, float[] x, int xOffset, float[] dy, int dyOffset,
+            float[] out, int outOffset) {
         switch (operation) {
             case TRAINING -> backend.forwardTraining(state, shape, x, xOffset, out, outOffset);
             case INFERENCE -> backend.forwardInference(state, shape, x, xOffset, out, outOffset);

@@ -104,7 +104,7 @@ final class CudaLayerState implements AutoCloseable {
         }
         if (state.savedRenormR != null) {
             down(Pointer.to(state.savedRenormR), savedRenorm, channels * Sizeof.FLOAT);
-            copy(cuMemcpyDtoHAsync(Pointer.to(state.savedRenormD),
+            CudaCalls.check(cuMemcpyDtoHAsync(Pointer.to(state.savedRenormD),
                     savedRenorm.pointer().withByteOffset((long) channels * Sizeof.FLOAT), (long) channels * Sizeof.FLOAT,
                     stream), "cuMemcpyDtoHAsync");
         }
@@ -139,7 +139,7 @@ final class CudaLayerState implements AutoCloseable {
         up(savedInvStd, Pointer.to(state.savedInvStd), channels * Sizeof.FLOAT);
         if (state.savedRenormR != null) {
             up(savedRenorm, Pointer.to(state.savedRenormR), channels * Sizeof.FLOAT);
-            copy(cuMemcpyHtoDAsync(savedRenorm.pointer().withByteOffset((long) channels * Sizeof.FLOAT),
+            CudaCalls.check(cuMemcpyHtoDAsync(savedRenorm.pointer().withByteOffset((long) channels * Sizeof.FLOAT),
                     Pointer.to(state.savedRenormD), (long) channels * Sizeof.FLOAT, stream), "cuMemcpyHtoDAsync");
         }
         savedAreRunning = false; // the saved buffers now hold the mirror's saved statistics, whatever their source
@@ -149,15 +149,11 @@ final class CudaLayerState implements AutoCloseable {
     }
 
     private void down(Pointer host, DeviceBuffer buffer, long bytes) {
-        copy(cuMemcpyDtoHAsync(host, buffer.pointer(), bytes, stream), "cuMemcpyDtoHAsync");
+        CudaCalls.check(cuMemcpyDtoHAsync(host, buffer.pointer(), bytes, stream), "cuMemcpyDtoHAsync");
     }
 
     private void up(DeviceBuffer buffer, Pointer host, long bytes) {
-        copy(cuMemcpyHtoDAsync(buffer.pointer(), host, bytes, stream), "cuMemcpyHtoDAsync");
-    }
-
-    private static void copy(int result, String call) {
-        CudaCalls.check(result, call);
+        CudaCalls.check(cuMemcpyHtoDAsync(buffer.pointer(), host, bytes, stream), "cuMemcpyHtoDAsync");
     }
 
     /** Frees the device state; the context must be current. */
